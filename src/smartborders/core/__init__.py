@@ -1,0 +1,1 @@
+"""Cross-cutting pieces every system uses: clock, settings, errors, logging, database."""

@@ -1,0 +1,32 @@
+"""Settings from the environment (`SMARTBORDERS_*`), with defaults that run on one laptop."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SMARTBORDERS_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Where the embedded SQLite database lives.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; unset means a SQLite file in data_dir (the embedded default).",
+    )
+    log_level: str = "INFO"
+    log_json: bool = Field(default=True, description="JSON logs for machines; False for a console.")
+    timezone: str = Field(default="Europe/Brussels", description="Default local zone of a crossing point.")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'smartborders.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Reference data (countries, later visa lists, refusal reasons, crossing points) with loaders."""
