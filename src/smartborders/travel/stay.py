@@ -203,14 +203,14 @@ def assess(
     calculator does not apply (Art. 11(1)); their presence is still counted, nothing is limited.
     """
     mode = _mode(mode)
-    prepared, last_exit = _prepare(stays, on, mode)
+    prepared, runs, last_exit = _prepare(stays, on, mode)
     D = on.toordinal()
-    spans = _merge([(s, e) for s, e, counted, _ in prepared if counted])
+    spans = tuple((s, e) for s, e in runs)
 
-    base = min(spans[0][0], D) - WINDOW_DAYS if spans else D - WINDOW_DAYS
+    base = min(runs[0][0], D) - WINDOW_DAYS if runs else D - WINDOW_DAYS
     mask = 0
     total = 0
-    for s, e in spans:
+    for s, e in runs:
         mask |= ((1 << (e - s + 1)) - 1) << (s - base)
         total += e - s + 1
 
@@ -220,17 +220,18 @@ def assess(
         return StayAssessment(
             date=on, mode=mode, rule_applies=False, days_used=days_used, overstay_periods=(),
             max_stay_days=None, latest_exit=None, next_entry=None, limited_by=None, visa=None,
-            _spans=tuple(spans),
+            _spans=spans,
         )
 
     periods: list[tuple[date, date]] = []
     if total > MAX_DAYS:
-        def used(d: int) -> int:
-            return ((mask >> (d - WINDOW_DAYS + 1 - base)) & _WINDOW_MASK).bit_count()
-
+        # used() only grows during a run of presence, so a run has an overstay iff its last day does.
+        lo = 1 - WINDOW_DAYS - base
         for s, e in spans:
-            if used(e) > MAX_DAYS:
-                first = s + bisect_right(range(s, e + 1), MAX_DAYS, key=used)
+            if ((mask >> (e + lo)) & _WINDOW_MASK).bit_count() > MAX_DAYS:
+                first = s + bisect_right(
+                    range(s, e + 1), MAX_DAYS, key=lambda d: ((mask >> (d + lo)) & _WINDOW_MASK).bit_count()
+                )
                 periods.append((date.fromordinal(first), date.fromordinal(e)))
 
     rule_max = _max_stay(mask, base, D)
@@ -268,7 +269,7 @@ def assess(
         next_entry=next_entry,
         limited_by=limited_by,
         visa=visa_assessment,
-        _spans=tuple(spans),
+        _spans=spans,
         _first_free=date.fromordinal(first_free),
     )
 
@@ -289,66 +290,75 @@ def _mode(mode: Mode | str) -> Mode:
         raise StayInputError(f"unknown mode {mode!r}: use 'check' or 'plan'") from None
 
 
+_FIRST, _LAST = EARLIEST.toordinal(), LATEST.toordinal()
+
+
+def _row_order(row: tuple[int, int, bool, str | None, int]) -> tuple[int, int, int]:
+    return row[0], row[1], row[4]
+
+
 def _prepare(
     stays: Sequence[Stay | tuple[date, date]], on: date, mode: Mode
-) -> tuple[list[tuple[int, int, bool, str | None]], int | None]:
-    """Validate and order the stays: (entry, exit, counted, visa) as ordinals, and the last exit."""
+) -> tuple[list[tuple[int, int, bool, str | None, int]], list[list[int]], int | None]:
+    """Validate and order the stays. Returns the rows (entry, exit, counted, visa, input number) as
+    ordinals, the runs of consecutive counted days, and the last exit."""
     if not isinstance(on, date) or not EARLIEST <= on <= LATEST:
         raise StayInputError(f"the date must be a calendar date between {EARLIEST} and {LATEST}, got {on!r}")
+    D = on.toordinal()
     rows: list[tuple[int, int, bool, str | None, int]] = []
     for n, stay in enumerate(stays, start=1):
-        if isinstance(stay, Stay):
+        if type(stay) is tuple and len(stay) == 2:
+            entry, exit_ = stay
+            counted, visa = True, None
+        elif isinstance(stay, Stay):
             entry, exit_, counted, visa = stay.entry, stay.exit, stay.basis is StayBasis.SHORT_STAY, stay.visa
         else:
             try:
-                entry, exit_ = stay
+                entry, exit_ = stay  # type: ignore[misc]
             except (TypeError, ValueError):
                 raise StayInputError(f"stay {n}: expected an (entry, exit) pair, got {stay!r}") from None
             counted, visa = True, None
         if not (isinstance(entry, date) and isinstance(exit_, date)):
             raise StayInputError(f"stay {n}: entry and exit must be dates, got {entry!r} and {exit_!r}")
-        if not (EARLIEST <= entry <= LATEST and EARLIEST <= exit_ <= LATEST):
+        s, e = entry.toordinal(), exit_.toordinal()
+        if s < _FIRST or e > _LAST or e < _FIRST or s > _LAST:
             raise StayInputError(f"stay {n}: dates must lie between {EARLIEST} and {LATEST}")
-        if exit_ < entry:
+        if e < s:
             raise StayInputError(f"stay {n}: exit {exit_} is before entry {entry}")
-        if exit_ > on:
+        if e > D:
             where = (
                 "in check mode the last stay may end on the check date at the latest"
                 if mode is Mode.CHECK
                 else "a planned entry must come after every recorded or planned stay"
             )
             raise StayInputError(f"stay {n} ({entry} – {exit_}) ends after {on}: {where}")
-        rows.append((entry.toordinal(), exit_.toordinal(), counted, visa, n))
-    rows.sort()
-    for (s1, e1, _, _, n1), (s2, e2, _, _, n2) in zip(rows, rows[1:]):
+        rows.append((s, e, counted, visa, n))
+    rows.sort(key=_row_order)
+    runs: list[list[int]] = []
+    prev: tuple[int, int, bool, str | None, int] | None = None
+    for row in rows:
+        s, e, counted = row[0], row[1], row[2]
         # An exit and a re-entry on the same day is allowed: that day counts once.
-        if s2 < e1:
-            a, b = sorted((n1, n2))
+        if prev is not None and s < prev[1]:
+            a, b = sorted((prev[4], row[4]))
             raise StayInputError(
-                f"stays {a} and {b} overlap: {date.fromordinal(s1)} – {date.fromordinal(e1)} and "
-                f"{date.fromordinal(s2)} – {date.fromordinal(e2)}"
+                f"stays {a} and {b} overlap: {date.fromordinal(prev[0])} – {date.fromordinal(prev[1])} and "
+                f"{date.fromordinal(s)} – {date.fromordinal(e)}"
             )
-    last_exit = max((r[1] for r in rows), default=None)
-    return [r[:4] for r in rows], last_exit
-
-
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Join stays that touch or share a day into runs of consecutive days of presence."""
-    merged: list[tuple[int, int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1] + 1:
-            if e > merged[-1][1]:
-                merged[-1] = (merged[-1][0], e)
-        else:
-            merged.append((s, e))
-    return merged
+        prev = row
+        if counted:
+            if runs and s <= runs[-1][1] + 1:
+                runs[-1][1] = e
+            else:
+                runs.append([s, e])
+    return rows, runs, (prev[1] if prev is not None else None)
 
 
 def _assess_visa(
-    visa: Visa, prepared: list[tuple[int, int, bool, str | None]], D: int, mode: Mode
+    visa: Visa, prepared: list[tuple[int, int, bool, str | None, int]], D: int, mode: Mode
 ) -> VisaAssessment:
     """Spec §3.4: the visa caps the rule by its validity, its duration of stay and its entries."""
-    mine = [(s, e) for s, e, _, v in prepared if v == visa.sticker]
+    mine = [(r[0], r[1]) for r in prepared if r[3] == visa.sticker]
     entries_used = len(mine)
     used_up = visa.entries is not None and entries_used >= visa.entries
     vmask = 0
