@@ -191,3 +191,14 @@ def test_modes_differ_only_in_wording():
     h = stays("01.01.2025–10.01.2025")
     check, plan = assess(h, d("10.01.2025"), Mode.CHECK), assess(h, d("10.01.2025"), Mode.PLAN)
     assert (check.max_stay_days, check.latest_exit) == (plan.max_stay_days, plan.latest_exit) == (81, d("31.03.2025"))
+
+
+def test_first_overstay_day_of_every_stay():
+    # Two stays joined by an exit and re-entry on one day, then a later stay: each has its own verdict.
+    history = stays("01.01.2025–20.03.2025; 20.03.2025–10.04.2025; 01.05.2025–05.05.2025")
+    verdicts = assess(history, d("05.05.2025"), "check").per_stay()
+    assert [(v.first_overstay_day, v.overstay_days) for v in verdicts] == [
+        (None, 0),
+        (d("01.04.2025"), 10),  # 01.01-31.03 is 90 days; 01.04 is the 91st
+        (d("01.05.2025"), 5),
+    ]

@@ -128,6 +128,17 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True)
+class StayVerdict:
+    """One recorded stay and its overstay, if any (EES Art. 11(2)(c): on exit, any overstay)."""
+
+    entry: date
+    exit: date
+    counted: bool
+    first_overstay_day: date | None
+    overstay_days: int
+
+
+@dataclass(frozen=True, slots=True)
 class StayAssessment:
     """The answer of the calculator for one date, with what it needs to explain itself."""
 
@@ -143,6 +154,25 @@ class StayAssessment:
     visa: VisaAssessment | None
     _spans: tuple[tuple[int, int], ...] = field(repr=False, compare=False)
     _first_free: date | None = field(default=None, repr=False, compare=False)
+    _rows: tuple[tuple[int, int, bool, str | None, int], ...] = field(default=(), repr=False, compare=False)
+
+    def per_stay(self) -> list[StayVerdict]:
+        """Every stay in date order with its first overstay day and number of overstay days."""
+        periods = [(a.toordinal(), b.toordinal()) for a, b in self.overstay_periods]
+        out = []
+        for s, e, counted, _, _ in self._rows:
+            first, n = None, 0
+            if counted:
+                for a, b in periods:
+                    lo, hi = max(a, s), min(b, e)
+                    if lo <= hi:
+                        first = first if first is not None else lo
+                        n += hi - lo + 1
+            out.append(StayVerdict(
+                date.fromordinal(s), date.fromordinal(e), counted,
+                date.fromordinal(first) if first is not None else None, n,
+            ))
+        return out
 
     @property
     def overstay(self) -> bool:
@@ -271,6 +301,7 @@ def assess(
         visa=visa_assessment,
         _spans=spans,
         _first_free=date.fromordinal(first_free),
+        _rows=tuple(prepared),
     )
 
 
