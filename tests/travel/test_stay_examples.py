@@ -187,10 +187,21 @@ def test_inconsistent_input_is_refused_clearly(history, on, mode, message):
         assess(history, on, mode)
 
 
-def test_modes_differ_only_in_wording():
+def test_a_plan_on_the_day_the_last_stay_ends_counts_the_days_after_it():
+    # Check mode counts the date itself; a planned entry on the last exit day is a re-entry on a
+    # day already counted, so the plan counts the days after it (the Commission calculator's N).
     h = stays("01.01.2025–10.01.2025")
     check, plan = assess(h, d("10.01.2025"), Mode.CHECK), assess(h, d("10.01.2025"), Mode.PLAN)
-    assert (check.max_stay_days, check.latest_exit) == (plan.max_stay_days, plan.latest_exit) == (81, d("31.03.2025"))
+    assert (check.max_stay_days, check.latest_exit) == (81, d("31.03.2025"))
+    assert (plan.max_stay_days, plan.latest_exit) == (80, d("31.03.2025"))
+    # Ninety days used up to the date: check says "today is the last day", plan says "none".
+    full = stays("01.01.2024–30.03.2024")
+    assert assess(full, d("30.03.2024"), "check").max_stay_days == 1
+    last = assess(full, d("30.03.2024"), "plan")
+    assert (last.max_stay_days, last.latest_exit) == (0, None)
+    assert "further day(s)" in last.explanation()
+    # A day later the traveller is out, and a plan counts the entry day again.
+    assert assess(stays("01.01.2025–10.01.2025"), d("11.01.2025"), "plan").max_stay_days == 80
 
 
 def test_first_overstay_day_of_every_stay():

@@ -155,6 +155,7 @@ class StayAssessment:
     _spans: tuple[tuple[int, int], ...] = field(repr=False, compare=False)
     _first_free: date | None = field(default=None, repr=False, compare=False)
     _rows: tuple[tuple[int, int, bool, str | None, int], ...] = field(default=(), repr=False, compare=False)
+    _already_in: bool = field(default=False, repr=False, compare=False)
 
     def per_stay(self) -> list[StayVerdict]:
         """Every stay in date order with its first overstay day and number of overstay days."""
@@ -204,8 +205,9 @@ class StayAssessment:
         if not self.rule_applies:
             return []
         out = [("overstay", self.window(first)) for first, _ in self.overstay_periods]
-        if self.limited_by == "rule" and (self.max_stay_days or 0) < MAX_DAYS:
-            breaking = self.date + timedelta(days=self.max_stay_days or 0)
+        span = (self.max_stay_days or 0) + (1 if self._already_in else 0)  # days counting the date
+        if self.limited_by == "rule" and span < MAX_DAYS:
+            breaking = self.date + timedelta(days=span)
             out.append(("latest_exit", self.window(breaking, assume_from=self.date)))
         ne = self.next_entry
         if ne is not None and self._first_free is not None and ne.date > self._first_free:
@@ -288,20 +290,26 @@ def assess(
             else:
                 limited_by = "visa_duration"
 
+    # `max_stay` counts the date itself. A planned entry on the day the last stay ends is a re-entry
+    # on a day already counted, so the plan counts only the days after it (as the Commission's
+    # calculator does); the last lawful day is the same either way.
+    already_in = mode is Mode.PLAN and last_exit == D
+    days = max_stay - 1 if already_in and max_stay > 0 else max_stay
     return StayAssessment(
         date=on,
         mode=mode,
         rule_applies=True,
         days_used=days_used,
         overstay_periods=tuple(periods),
-        max_stay_days=max_stay,
-        latest_exit=date.fromordinal(D + max_stay - 1) if max_stay > 0 else None,
+        max_stay_days=days,
+        latest_exit=date.fromordinal(D + max_stay - 1) if days > 0 else None,
         next_entry=next_entry,
         limited_by=limited_by,
         visa=visa_assessment,
         _spans=spans,
         _first_free=date.fromordinal(first_free),
         _rows=tuple(prepared),
+        _already_in=already_in,
     )
 
 
@@ -463,7 +471,14 @@ def _explain(a: StayAssessment) -> str:
             f"{v.days_remaining} left; {'valid' if v.valid_on_date else 'not valid'} on {a.date}."
         )
     assert a.max_stay_days is not None
-    if a.max_stay_days > 0:
+    if a._already_in:
+        lines.append(
+            f"The last stay ends on {a.date}, so a re-entry that day continues a counted day: "
+            f"{a.max_stay_days} further day(s) after {a.date}"
+            + (f", until {a.latest_exit} at the latest" if a.latest_exit else "")
+            + _limit_reason(a) + "."
+        )
+    elif a.max_stay_days > 0:
         verb = "may stay" if a.mode is Mode.CHECK else "may be authorised to stay"
         lines.append(
             f"The traveller {verb} {a.max_stay_days} day(s) from {a.date} (counting it), "

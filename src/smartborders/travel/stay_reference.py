@@ -50,7 +50,9 @@ def next_entry(days: set[date], on: date, last_exit: date | None) -> tuple[date,
     return d, max_stay(days, d)
 
 
-def assess(stays: list[tuple[date, date]], on: date) -> dict:
+def assess(stays: list[tuple[date, date]], on: date, mode: str = "check") -> dict:
+    """`max_stay_days` counts the date itself, except for a planned entry on the day the last stay
+    ends (the day is already counted; the plan counts only the days after it)."""
     days = presence(stays)
     over = overstay_days(days)
     periods: list[list[date]] = []
@@ -61,11 +63,12 @@ def assess(stays: list[tuple[date, date]], on: date) -> dict:
             periods.append([d, d])
     k = max_stay(days, on)
     last_exit = max((e for _, e in stays), default=None)
+    n = k - 1 if mode == "plan" and last_exit == on and k > 0 else k
     nx, nk = next_entry(days, on, last_exit)
     return {
         "days_used": used(days, on),
         "overstay_periods": [tuple(p) for p in periods],
-        "max_stay_days": k,
-        "latest_exit": on + (k - 1) * DAY if k else None,
+        "max_stay_days": n,
+        "latest_exit": on + (k - 1) * DAY if n else None,
         "next_entry": (nx, nk),
     }
