@@ -489,7 +489,7 @@ def _explain(a: StayAssessment) -> str:
     for kind, w in a.reasons():
         if kind == "latest_exit":
             lines.append(f"Staying on {w.day} would break the rule: {w.describe()}.")
-    if a.next_entry is not None:
+    if a.next_entry is not None and not (a.mode is Mode.CHECK and a.next_entry.date == a.date):
         ne = a.next_entry
         lines.append(f"Next possible entry: {ne.date}, for up to {ne.max_stay_days} day(s) of stay.")
         for kind, w in a.reasons():

@@ -1,0 +1,194 @@
+"""The `smartborders` command for operators. Commands translate; the rules live in the packages.
+
+Contracts other tools depend on (keep them exactly): `stay` and `mrz` read stdin and print one
+JSON object on stdout; bad input prints a message on stderr and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import date
+from typing import Any, NoReturn
+
+import typer
+
+from smartborders.core.errors import InvalidInput, Problem
+
+app = typer.Typer(
+    name="smartborders",
+    help="smartborders: the EU Entry/Exit System, ETIAS and their interoperability, in the open.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+EXIT_INVALID = 2
+
+
+def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _emit(obj: dict[str, Any], pretty: bool) -> None:
+    typer.echo(json.dumps(obj, indent=2 if pretty else None, ensure_ascii=False))
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_iso_date(value: Any, where: str) -> date:
+    """A calendar date written YYYY-MM-DD, nothing else (no integers, no week dates)."""
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise InvalidInput(f"{where}: expected a date as \"YYYY-MM-DD\", got {json.dumps(value)}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{where}: {value} is not a calendar date") from None
+
+
+def stay_request(payload: Any) -> dict[str, Any]:
+    """Validate the `stay` contract's input and turn it into arguments of `travel.stay.assess`."""
+    from smartborders.travel.stay import Visa
+
+    if not isinstance(payload, dict):
+        raise InvalidInput("expected one JSON object with keys stays, date and mode")
+    allowed = {"stays", "date", "mode", "visa", "family_member"}
+    unknown = sorted(set(payload) - allowed)
+    if unknown:
+        raise InvalidInput(f"unknown key(s) {', '.join(unknown)}; expected stays, date, mode (visa, family_member)")
+    for key in ("stays", "date", "mode"):
+        if key not in payload:
+            raise InvalidInput(f"missing key {key!r}")
+    raw = payload["stays"]
+    if not isinstance(raw, list):
+        raise InvalidInput("stays: expected a list of [entry, exit] pairs")
+    stays = []
+    for i, pair in enumerate(raw):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise InvalidInput(f"stays[{i}]: expected [\"YYYY-MM-DD\", \"YYYY-MM-DD\"], got {json.dumps(pair)}")
+        stays.append((parse_iso_date(pair[0], f"stays[{i}][0]"), parse_iso_date(pair[1], f"stays[{i}][1]")))
+    on = parse_iso_date(payload["date"], "date")
+    mode = payload["mode"]
+    if mode not in ("check", "plan"):
+        raise InvalidInput(f"mode: expected \"check\" or \"plan\", got {json.dumps(mode)}")
+    family = payload.get("family_member", False)
+    if not isinstance(family, bool):
+        raise InvalidInput("family_member: expected true or false")
+    visa = None
+    if payload.get("visa") is not None:
+        v = payload["visa"]
+        if not isinstance(v, dict):
+            raise InvalidInput("visa: expected an object")
+        keys = {"valid_from", "valid_until", "duration_days", "entries", "stays_on_visa"}
+        if set(v) - keys or not {"valid_from", "valid_until", "duration_days"} <= set(v):
+            raise InvalidInput(f"visa: expected keys valid_from, valid_until, duration_days (entries, stays_on_visa)")
+        if not isinstance(v["duration_days"], int) or isinstance(v["duration_days"], bool):
+            raise InvalidInput("visa.duration_days: expected an integer")
+        entries = v.get("entries")
+        if entries not in (1, 2, None) or isinstance(entries, bool):
+            raise InvalidInput("visa.entries: expected 1, 2 or null (multiple entries)")
+        on_visa = v.get("stays_on_visa")
+        if on_visa is None:
+            on_visa = list(range(len(stays)))
+        if not isinstance(on_visa, list) or not all(
+            isinstance(k, int) and not isinstance(k, bool) and 0 <= k < len(stays) for k in on_visa
+        ):
+            raise InvalidInput("visa.stays_on_visa: expected indexes into stays")
+        visa = Visa(
+            "visa",
+            parse_iso_date(v["valid_from"], "visa.valid_from"),
+            parse_iso_date(v["valid_until"], "visa.valid_until"),
+            v["duration_days"],
+            entries,
+        )
+        from smartborders.travel.stay import Stay
+
+        stays = [Stay(a, b, visa="visa" if i in on_visa else None) for i, (a, b) in enumerate(stays)]
+    return {"stays": stays, "on": on, "mode": mode, "visa": visa, "family_member": family}
+
+
+def stay_response(result: Any) -> dict[str, Any]:
+    iso = lambda d: d.isoformat() if d is not None else None  # noqa: E731
+    out: dict[str, Any] = {
+        "days_used": result.days_used,
+        "overstay": result.overstay,
+        "first_overstay_day": iso(result.first_overstay_day),
+        "overstay_periods": [[iso(a), iso(b)] for a, b in result.overstay_periods],
+        "days_over_limit": result.days_over_limit,
+        "max_stay_days": result.max_stay_days,
+        "latest_exit": iso(result.latest_exit),
+        "next_entry": (
+            {"date": iso(result.next_entry.date), "max_stay_days": result.next_entry.max_stay_days}
+            if result.next_entry is not None
+            else None
+        ),
+        "explanation": result.explanation(),
+    }
+    if result.visa is not None:
+        v = result.visa
+        out["visa"] = {
+            "entries_used": v.entries_used,
+            "entries_used_up": v.entries_used_up,
+            "days_used": v.days_used,
+            "days_remaining": v.days_remaining,
+            "valid_on_date": v.valid_on_date,
+            "max_stay_days": v.max_stay_days,
+            "limited_by": result.limited_by,
+        }
+    return out
+
+
+@app.command()
+def stay(pretty: bool = typer.Option(False, "--pretty", help="Indent the JSON.")) -> None:
+    """The 90/180 calculator. Reads {"stays": [[entry, exit], ...], "date": ..., "mode": "check"|"plan"}
+    on stdin and prints the assessment as one JSON object."""
+    from smartborders.travel.stay import assess
+
+    text = sys.stdin.read()
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"stdin is not valid JSON: {exc}")
+    try:
+        result = assess(**stay_request(payload))
+    except Problem as exc:
+        _fail(exc.detail)
+    _emit(stay_response(result), pretty)
+
+
+@app.command()
+def mrz(
+    pretty: bool = typer.Option(False, "--pretty", help="Indent the JSON."),
+    on: str = typer.Option(None, "--today", help="Reference date for two-digit years (default: today)."),
+) -> None:
+    """Read an ICAO 9303 MRZ (TD1, TD2, TD3, MRV-A, MRV-B) on stdin; print its fields and check digits."""
+    from smartborders.core.clock import SystemClock, today
+    from smartborders.travel.mrz import parse_mrz
+
+    try:
+        reference = parse_iso_date(on, "--today") if on else today(SystemClock())
+        result = parse_mrz(sys.stdin.read(), today=reference)
+    except Problem as exc:
+        _fail(exc.detail)
+    _emit(result.to_json(), pretty)
+
+
+@app.command()
+def demo() -> None:
+    """A guided tour of what smartborders can do today (a served EES comes with the EES issue)."""
+    from smartborders.demo import tour
+
+    tour()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
