@@ -21,9 +21,28 @@ app = typer.Typer(
     help="smartborders: the EU Entry/Exit System, ETIAS and their interoperability, in the open.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,
 )
 
 EXIT_INVALID = 2
+
+
+@app.callback()
+def _setup() -> None:
+    """Structured logs on stderr per SMARTBORDERS_LOG_LEVEL / SMARTBORDERS_LOG_JSON; stdout stays data."""
+    from pydantic import ValidationError
+
+    from smartborders.core.logging import configure_logging
+    from smartborders.core.settings import get_settings
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SMARTBORDERS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        _fail(f"invalid configuration: {problems}")
+    configure_logging(settings.log_level, json=settings.log_json)
 
 
 def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:

@@ -49,3 +49,21 @@ def test_settings_from_environment(monkeypatch, tmp_path):
     assert s.resolved_database_url() == f"sqlite:///{tmp_path / 'smartborders.db'}"
     monkeypatch.setenv("SMARTBORDERS_DATABASE_URL", "postgresql+psycopg://x@h/db")
     assert Settings().resolved_database_url() == "postgresql+psycopg://x@h/db"
+
+
+def test_logs_are_one_json_object_per_line_on_stderr(capsys):
+    import json
+
+    from smartborders.core.logging import configure_logging, get_logger
+
+    configure_logging("INFO", json=True)
+    log = get_logger("test")
+    log.debug("hidden")
+    log.info("crossing recorded", bcp="NL-SPL", client_id="abc")
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    event = json.loads(lines[0])
+    assert event["event"] == "crossing recorded" and event["bcp"] == "NL-SPL" and event["level"] == "info"
+    assert event["timestamp"].endswith("Z")
+    with pytest.raises(ValueError, match="unknown log level"):
+        configure_logging("LOUD")

@@ -80,3 +80,14 @@ def test_bad_input_exits_non_zero_with_a_message(stdin, message):
     assert proc.returncode != 0
     assert proc.stdout == ""
     assert message in proc.stderr
+
+
+def test_bad_configuration_is_a_message_not_a_traceback():
+    import os
+    import subprocess
+
+    from tests.conftest import CLI
+
+    env = dict(os.environ, SMARTBORDERS_LOG_LEVEL="LOUD")
+    proc = subprocess.run([str(CLI), "stay"], input="{}", capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and "SMARTBORDERS_LOG_LEVEL" in proc.stderr and "Traceback" not in proc.stderr

@@ -5,7 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,9 +19,14 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; unset means a SQLite file in data_dir (the embedded default).",
     )
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = Field(default=True, description="JSON logs for machines; False for a console.")
     timezone: str = Field(default="Europe/Brussels", description="Default local zone of a crossing point.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     def resolved_database_url(self) -> str:
         if self.database_url:
