@@ -73,3 +73,64 @@ CLI = Path(sys.executable).with_name("smartborders")
 def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """Run the installed `smartborders` command as a user would."""
     return subprocess.run([str(CLI), *args], input=stdin, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory) -> Path:
+    """One migrated SQLite file per session; each test gets its own copy."""
+    from smartborders.core.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    eng = make_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    eng.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _migrated_postgres(postgres_url: str) -> str:
+    """A migrated PostgreSQL database used as the template of each test's own database."""
+    from smartborders.core.migrate import upgrade
+
+    template = make_url(postgres_url).database + "_tpl"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{template}"'))
+    url = make_url(postgres_url).set(database=template).render_as_string(hide_password=False)
+    eng = make_engine(url)
+    upgrade(eng)
+    eng.dispose()
+    yield template
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def ees_url(request, database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A database at the newest schema with the reference data, fresh for this test, on both engines."""
+    import shutil
+
+    if database_url.startswith("sqlite"):
+        target = tmp_path / "ees.db"
+        shutil.copy(request.getfixturevalue("_migrated_sqlite"), target)
+        yield f"sqlite:///{target}"
+        return
+    template = request.getfixturevalue("_migrated_postgres")
+    name = f"sb_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def ees_engine(ees_url: str):
+    eng = make_engine(ees_url)
+    yield eng
+    eng.dispose()

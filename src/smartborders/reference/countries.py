@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 from functools import lru_cache
-from importlib.resources import files
 
-
-def _rows(name: str) -> list[dict[str, str]]:
-    with (files(__package__) / "data" / name).open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+from smartborders.reference import read_rows as _rows
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,952 @@
+"""EES use cases, one function each, run inside one unit of work (commit whole or leave nothing).
+
+Routers and the CLI only translate to and from these functions. Writes are idempotent by the
+client's id: a replay returns the stored first answer; the same id with another request is a conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, and_, delete, func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, selectinload
+
+from smartborders.core.clock import Clock, local_date
+from smartborders.core.db import unit_of_work
+from smartborders.core.errors import Conflict, InvalidInput, NotFound, Problem
+from smartborders.ees import schemas as S
+from smartborders.ees.models import (
+    BiometricSample,
+    CrossingPoint,
+    EntryExitRecord,
+    IdempotentRequest,
+    IndividualFile,
+    RecordAmendment,
+    RefusalRecord,
+    SweepRun,
+    TravelDocument,
+)
+from smartborders.reference.policy import VisaPolicy, visa_policy
+from smartborders.travel.stay import Mode, Stay, StayAssessment, StayBasis, StayInputError, Visa, assess
+
+# A crossing may be recorded a little after it happened, never before: clocks at crossing points drift.
+CLOCK_SKEW = timedelta(minutes=5)
+BIOMETRIC_REFUSAL_REASONS = frozenset("BDH")  # EES Art. 18(2)
+
+
+# ---- problems ------------------------------------------------------------------------------------
+
+
+class UnknownCrossingPoint(InvalidInput):
+    slug = "unknown-crossing-point"
+    title = "The border crossing point does not exist"
+
+
+class FutureTime(InvalidInput):
+    slug = "time-in-the-future"
+    title = "The time lies in the future"
+
+
+class UnknownDocument(NotFound):
+    slug = "unknown-document"
+    title = "No individual file holds this travel document"
+
+
+class AlreadyInside(Conflict):
+    slug = "already-inside"
+    title = "The traveller has an entry without an exit"
+
+
+class ExitWithoutEntry(Conflict):
+    slug = "exit-without-entry"
+    title = "There is no entry to close"
+
+
+class NoAuthorisedStay(Conflict):
+    slug = "no-authorised-stay"
+    title = "No stay can be authorised"
+
+
+class VisaRequired(InvalidInput):
+    slug = "visa-required"
+    title = "A visa is required"
+
+
+class OutsideScope(InvalidInput):
+    slug = "outside-ees-scope"
+    title = "The person is not registered in the EES"
+
+
+class ClientIdReused(Conflict):
+    slug = "client-id-reused"
+    title = "The client id was used for another request"
+
+
+class IdentityMismatch(Conflict):
+    slug = "identity-mismatch"
+    title = "The travel document belongs to a file with another identity"
+
+
+# ---- plumbing ------------------------------------------------------------------------------------
+
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass
+class Context:
+    """What every use case needs besides its input: the session and the clock."""
+
+    session: Session
+    clock: Clock
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+def run(engine: Engine, clock: Clock, use_case: Callable[[Context], T], *, readonly: bool = False,
+        attempts: int = 3) -> T:
+    """Run a use case in its own transaction. A lost race (a unique index, a serialisation failure)
+    is retried from the start: the retry then sees the winner's data and answers accordingly."""
+    for attempt in range(attempts):
+        try:
+            with unit_of_work(engine, readonly=readonly) as session:
+                return use_case(Context(session, clock))
+        except (IntegrityError, OperationalError):
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _fingerprint(operation: str, command: BaseModel) -> str:
+    body = json.dumps([operation, command.model_dump(mode="json")], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _idempotent(ctx: Context, operation: str, command: Any, result_type: type[T],
+                do: Callable[[], T]) -> T:
+    """EES writes are replayable (DESIGN: idempotent writes; Art. 21 fall-back uploads)."""
+    fp = _fingerprint(operation, command)
+    seen = ctx.session.get(IdempotentRequest, command.client_id)
+    if seen is not None:
+        if seen.operation != operation or seen.fingerprint != fp:
+            raise ClientIdReused(
+                f"client id {command.client_id} was first used for another {seen.operation} request",
+                client_id=command.client_id,
+            )
+        return result_type.model_validate(seen.response)
+    result = do()
+    ctx.session.add(IdempotentRequest(
+        client_id=command.client_id, operation=operation, fingerprint=fp, status=201,
+        response=result.model_dump(mode="json"), created_at=ctx.now(),
+    ))
+    ctx.session.flush()
+    return result
+
+
+def _crossing_point(ctx: Context, code: str) -> CrossingPoint:
+    bcp = ctx.session.get(CrossingPoint, code)
+    if bcp is None:
+        raise UnknownCrossingPoint(f"no border crossing point {code!r}", bcp=code)
+    return bcp
+
+
+def _instant(ctx: Context, at: datetime | None) -> datetime:
+    now = ctx.now()
+    if at is None:
+        return now
+    if at > now + CLOCK_SKEW:
+        raise FutureTime(f"{at.isoformat()} is in the future (now {now.isoformat()})", at=at.isoformat())
+    return at
+
+
+def _normalise_number(number: str) -> str:
+    return number.replace("<", "").upper()
+
+
+def find_by_document(session: Session, doc: S.DocumentIn, *, lock: bool = False) -> IndividualFile | None:
+    """Art. 23(2): the file that holds this travel document."""
+    stmt = (
+        select(IndividualFile)
+        .join(TravelDocument, TravelDocument.file_id == IndividualFile.id)
+        .where(TravelDocument.number == _normalise_number(doc.number),
+               TravelDocument.issuing_state == doc.issuing_state)
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=IndividualFile)
+    return session.scalars(stmt).first()
+
+
+def find_by_identity(session: Session, ident: S.IdentityIn) -> IndividualFile | None:
+    """Implementing Decision (EU) 2019/327 Art. 2: names, date of birth, nationality and sex return the
+    file even where the document data do not match. Names are compared exactly here; inexact
+    matching belongs to the multiple-identity detector."""
+    stmt = select(IndividualFile).where(
+        IndividualFile.surname == ident.surname,
+        IndividualFile.given_names == ident.given_names,
+        IndividualFile.birth_date == ident.birth_date,
+        IndividualFile.nationality == ident.nationality,
+        IndividualFile.sex == ident.sex,
+    )
+    found = session.scalars(stmt.limit(2)).all()
+    return found[0] if len(found) == 1 else None
+
+
+def _find_file(ctx: Context, doc: S.DocumentIn, ident: S.IdentityIn | None, *, lock: bool = False
+               ) -> tuple[IndividualFile | None, str | None]:
+    f = find_by_document(ctx.session, doc, lock=lock)
+    if f is not None:
+        if ident is not None and (ident.birth_date, ident.nationality) != (f.birth_date, f.nationality) \
+                and ident.nationality not in f.other_nationalities.split():
+            raise IdentityMismatch(
+                "the travel document is on a file whose date of birth and nationality differ from the identity given",
+                file_id=str(f.id),
+            )
+        return f, "document"
+    if ident is not None:
+        f = find_by_identity(ctx.session, ident)
+        if f is not None:
+            if lock:
+                ctx.session.refresh(f, with_for_update=True)
+            return f, "identity"
+    return None, None
+
+
+def _fingerprint_status(ident: S.IdentityIn, visa_required: bool, bio: S.BiometricsIn | None,
+                        on: date) -> tuple[str, str | None]:
+    """Art. 17(3)-(5): children under 12 and those physically unable give no fingerprints ("not
+    applicable"); a temporary impossibility is recorded and the prints are taken at the next crossing.
+    Visa holders give theirs to the VIS, not the EES (Art. 16)."""
+    if visa_required:
+        return "vis", None
+    if ident.birth_date is not None and _age(ident.birth_date, on) < 12:
+        return "not_applicable", "under_12"
+    if bio is not None and bio.fingerprint_exemption == "physically_impossible":
+        return "not_applicable", "physically_impossible"
+    if bio is not None and bio.fingerprint_exemption == "temporarily_impossible":
+        return "temporarily_impossible", "temporarily_impossible"
+    if bio is not None and bio.fingerprints:
+        return "present", None
+    return "missing", None
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _store_biometrics(ctx: Context, f: IndividualFile, bio: S.BiometricsIn | None, at: datetime,
+                      *, face: bool, fingers: bool) -> bool:
+    import base64
+
+    stored = False
+    if bio is None:
+        return False
+    if face and bio.face:
+        f.biometrics[:] = [b for b in f.biometrics if b.kind != "face"]  # Art. 15: updated, not added
+        f.biometrics.append(BiometricSample(kind="face", data=_b64(base64, bio.face, "biometrics.face"),
+                                            source=bio.face_source, captured_at=at))
+        f.face_status = "present"
+        stored = True
+    if fingers and bio.fingerprints:
+        f.biometrics[:] = [b for b in f.biometrics if b.kind != "finger"]
+        for pos, data in sorted(bio.fingerprints.items()):
+            f.biometrics.append(BiometricSample(kind="finger", position=pos, data=_b64(base64, data, f"fingerprints.{pos}"),
+                                                source="live", captured_at=at))
+        if f.fingerprint_status in ("missing", "temporarily_impossible"):
+            f.fingerprint_status, f.fingerprint_exemption = "present", None  # Art. 17(4): info deleted once taken
+        stored = True
+    return stored
+
+
+def _b64(base64: Any, text: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise InvalidInput(f"{where}: not valid base64") from None
+
+
+def _create_file(ctx: Context, ident: S.IdentityIn | None, doc: S.DocumentIn, authority: str, at: datetime,
+                 bio: S.BiometricsIn | None, on: date) -> IndividualFile:
+    if ident is None:
+        raise UnknownDocument(
+            "no individual file holds this travel document; give the identity to create one (Art. 14(1))",
+            document=doc.number,
+        )
+    policy = visa_policy(ident.nationality)
+    if policy in (VisaPolicy.FREE_MOVEMENT, VisaPolicy.EES_EXEMPT):
+        raise OutsideScope(
+            f"nationals of {ident.nationality} are not registered in the EES (Art. 2(3))",
+            nationality=ident.nationality,
+        )
+    visa_required = policy is VisaPolicy.VISA_REQUIRED
+    fp_status, fp_exemption = _fingerprint_status(ident, visa_required, bio, on)
+    f = IndividualFile(
+        id=uuid.uuid4(), surname=ident.surname, given_names=ident.given_names, birth_date=ident.birth_date,
+        sex=ident.sex, nationality=ident.nationality, other_nationalities=" ".join(ident.other_nationalities),
+        visa_required=visa_required, nfp=False, fingerprint_status=fp_status, fingerprint_exemption=fp_exemption,
+        face_status="missing", created_at=at, created_by=authority, updated_at=at,
+    )
+    ctx.session.add(f)
+    _add_document(f, doc, at)
+    return f
+
+
+def _add_document(f: IndividualFile, doc: S.DocumentIn, at: datetime) -> TravelDocument:
+    """Art. 14: travel documents used lawfully are added to the same file."""
+    number = _normalise_number(doc.number)
+    for d in f.documents:
+        if d.number == number and d.issuing_state == doc.issuing_state:
+            if doc.expiry_date is not None:
+                d.expiry_date = doc.expiry_date
+            return d
+    d = TravelDocument(id=uuid.uuid4(), document_type=doc.document_type.replace("<", ""), number=number,
+                       issuing_state=doc.issuing_state, expiry_date=doc.expiry_date, first_used_at=at)
+    f.documents.append(d)
+    return d
+
+
+# ---- the calculator over a file ------------------------------------------------------------------
+
+
+def _stays(records: Iterable[EntryExitRecord], until: date, stamped: Iterable[list[date]] = ()) -> list[Stay]:
+    """The person's stays for the 90/180 rule. Stays as a family member of an EU citizen do not count
+    (Art. 11(1)) [I: treated like SBC Art. 6(2) exclusions]. Passport stamps fill what the EES lacks
+    (Art. 22(1)); where a stamp and a record overlap, the EES record prevails (Reg. 2025/1534 Art. 5(3))."""
+    out: list[Stay] = []
+    for r in records:
+        end = r.exit_date if r.exit_date is not None else until
+        basis = StayBasis.RESIDENCE_PERMIT if r.family_member else StayBasis.SHORT_STAY
+        out.append(Stay(r.entry_date, max(end, r.entry_date), basis, r.visa_sticker))
+    for a, b in stamped:
+        if b < a:
+            raise StayInputError(f"stamped stay {a} – {b}: exit before entry")
+        if not any(s.entry <= b and a <= s.exit for s in out):
+            out.append(Stay(a, b))
+    return out
+
+
+def _visa(v: S.VisaIn | None) -> Visa | None:
+    if v is None:
+        return None
+    try:
+        return Visa(v.sticker, v.valid_from, v.valid_until, v.duration_days, v.entries)
+    except StayInputError as exc:
+        raise InvalidInput(f"visa: {exc.detail}") from None
+
+
+def stay_out(a: StayAssessment) -> S.StayOut:
+    return S.StayOut(
+        mode=a.mode.value, date=a.date, rule_applies=a.rule_applies, days_used=a.days_used, overstay=a.overstay,
+        first_overstay_day=a.first_overstay_day, overstay_periods=list(a.overstay_periods),
+        days_over_limit=a.days_over_limit, max_stay_days=a.max_stay_days, latest_exit=a.latest_exit,
+        next_entry=S.NextEntryOut(date=a.next_entry.date, max_stay_days=a.next_entry.max_stay_days)
+        if a.next_entry else None,
+        limited_by=a.limited_by,
+        visa_entries_used=a.visa.entries_used if a.visa else None,
+        visa_entries_used_up=a.visa.entries_used_up if a.visa else None,
+        explanation=a.explanation(),
+    )
+
+
+# ---- reads ---------------------------------------------------------------------------------------
+
+
+def file_out(f: IndividualFile) -> S.FileOut:
+    return S.FileOut(
+        id=str(f.id), surname=f.surname, given_names=f.given_names, birth_date=f.birth_date, sex=f.sex,
+        nationality=f.nationality, other_nationalities=f.other_nationalities.split(), visa_required=f.visa_required,
+        nfp=f.nfp, face_status=f.face_status, fingerprint_status=f.fingerprint_status,
+        fingerprint_exemption=f.fingerprint_exemption,
+        documents=[S.DocumentOut(document_type=d.document_type, number=d.number, issuing_state=d.issuing_state,
+                                 expiry_date=d.expiry_date) for d in f.documents],
+        records=[record_out(r) for r in f.records],
+        refusals=[S.RefusalOut(id=str(r.id), refused_at=r.refused_at, refusal_date=r.refusal_date, bcp=r.bcp,
+                               authority=r.authority, reasons=list(r.reasons)) for r in f.refusals],
+    )
+
+
+def record_out(r: EntryExitRecord) -> S.RecordOut:
+    return S.RecordOut(
+        id=str(r.id), entry_at=r.entry_at, entry_date=r.entry_date, entry_bcp=r.entry_bcp,
+        entry_authority=r.entry_authority, entry_from_stamp=r.entry_from_stamp, exit_at=r.exit_at,
+        exit_date=r.exit_date, exit_bcp=r.exit_bcp, authorised_until=r.authorised_until,
+        max_stay_days=r.max_stay_days, family_member=r.family_member, visa_sticker=r.visa_sticker,
+        visa_entries=r.visa_entries, overstay=r.overstay, fallback=r.fallback, mode=r.mode,
+        amendments=[{
+            "id": str(a.id), "kind": a.kind, "authority": a.authority, "place": a.place,
+            "decided_on": a.decided_on.isoformat(), "new_until": a.new_until.isoformat() if a.new_until else None,
+            "extension_days": a.extension_days, "new_visa_sticker": a.new_visa_sticker, "cisa_20_2b": a.cisa_20_2b,
+            "territorial_state": a.territorial_state,
+        } for a in r.amendments],
+    )
+
+
+def search(ctx: Context, req: S.SearchRequest) -> S.SearchResult:
+    """Art. 23(2): search by travel document, else by identity."""
+    if req.document is None and req.identity is None:
+        raise InvalidInput("give a travel document, an identity, or both")
+    f, how = None, None
+    if req.document is not None:
+        f = find_by_document(ctx.session, req.document)
+        how = "document" if f else None
+    if f is None and req.identity is not None:
+        f = find_by_identity(ctx.session, req.identity)
+        how = "identity" if f else None
+    return S.SearchResult(found=f is not None, matched_by=how, file=file_out(f) if f else None)
+
+
+def get_file(ctx: Context, file_id: uuid.UUID) -> S.FileOut:
+    f = ctx.session.get(IndividualFile, file_id)
+    if f is None:
+        raise NotFound(f"no individual file {file_id}")
+    return file_out(f)
+
+
+def border_check(ctx: Context, req: S.BorderCheckRequest) -> S.BorderCheckResult:
+    """Art. 14, 23 and 11(2): what the guard needs before recording the crossing, without writing."""
+    bcp = _crossing_point(ctx, req.bcp)
+    at = _instant(ctx, req.at)
+    on = local_date(at, bcp.timezone)
+    f, _ = _find_file(ctx, req.document, req.identity)
+    findings: list[S.Finding] = []
+    open_rec = next((r for r in f.records if r.exit_at is None), None) if f else None
+    nationality = f.nationality if f else (req.identity.nationality if req.identity else None)
+    if nationality is not None and not _in_scope(nationality):
+        findings.append(S.Finding(code="outside-ees-scope", message=f"nationals of {nationality} are not registered "
+                                  "in the EES (Art. 2(3))"))
+    if req.document.expiry_date is not None and req.document.expiry_date < on:
+        findings.append(S.Finding(code="document-expired", message=f"the travel document expired on "
+                                  f"{req.document.expiry_date}", refusal_reason="A"))
+    stay = None
+    if req.direction == "entry":
+        if open_rec is not None:
+            findings.append(S.Finding(code="already-inside", message=f"entry on {open_rec.entry_date} at "
+                                      f"{open_rec.entry_bcp} has no exit"))
+        visa_required = f.visa_required if f else (nationality is not None and
+                                                   visa_policy(nationality) is VisaPolicy.VISA_REQUIRED)
+        if visa_required and req.visa is None:
+            findings.append(S.Finding(code="visa-required", message="a short-stay visa is required",
+                                      refusal_reason="C"))
+        if req.visa is not None and bcp.state and req.visa.ltv_states and bcp.state not in req.visa.ltv_states:
+            findings.append(S.Finding(code="visa-ltv", message=f"the visa is valid only for "
+                                      f"{', '.join(req.visa.ltv_states)}, not {bcp.state}", refusal_reason="C"))
+        if open_rec is None:
+            stays = _stays(f.records if f else [], on, req.stamped_stays)
+            a = _assess(stays, on, Mode.PLAN, _visa(req.visa), req.family_member)
+            stay = stay_out(a)
+            if a.rule_applies and a.max_stay_days == 0:
+                code, reason = ("visa-entries-used", "C") if a.limited_by == "visa_entries" else (
+                    ("visa-not-valid", "C") if a.limited_by in ("visa_validity", "visa_duration") else
+                    ("no-authorised-stay", "F"))
+                findings.append(S.Finding(code=code, message=a.explanation().splitlines()[-1], refusal_reason=reason))
+        if f is not None and f.fingerprint_status == "temporarily_impossible":
+            findings.append(S.Finding(code="fingerprints-due", message="fingerprints were temporarily impossible at "
+                                      "the last crossing: take them now (Art. 17(4))"))
+    else:
+        if f is None:
+            findings.append(S.Finding(code="unknown-document", message="no individual file holds this document"))
+        elif open_rec is None:
+            findings.append(S.Finding(code="exit-without-entry", message="no entry to close: if the traveller entered "
+                                      "before the EES ran, record the entry date from the stamp (Art. 22(2))"))
+        else:
+            stays = _stays(f.records, on)
+            a = _assess(stays, on, Mode.CHECK, None, open_rec.family_member)
+            stay = stay_out(a)
+            if open_rec.authorised_until is not None and on > open_rec.authorised_until:
+                findings.append(S.Finding(code="overstay", message=f"authorised stay ended on "
+                                          f"{open_rec.authorised_until}: {(on - open_rec.authorised_until).days} "
+                                          "day(s) of overstay (Art. 11(2)(c))"))
+    return S.BorderCheckResult(direction=req.direction, date=on, file=file_out(f) if f else None,
+                               open_record=record_out(open_rec) if open_rec else None, stay=stay, findings=findings)
+
+
+def _in_scope(nationality: str) -> bool:
+    return visa_policy(nationality) in (VisaPolicy.VISA_EXEMPT, VisaPolicy.VISA_REQUIRED)
+
+
+def _assess(stays: list[Stay], on: date, mode: Mode, visa: Visa | None, family_member: bool) -> StayAssessment:
+    try:
+        return assess(stays, on, mode, visa=visa, family_member=family_member)
+    except StayInputError as exc:
+        raise InvalidInput(f"the recorded stays are not consistent: {exc.detail}") from None
+
+
+# ---- writes --------------------------------------------------------------------------------------
+
+
+def record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
+    """Art. 14, 16(2), 11(2)(a): create or update the file, compute the authorised stay, record the entry."""
+    return _idempotent(ctx, "entry", cmd, S.EntryResult, lambda: _record_entry(ctx, cmd))
+
+
+def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
+    bcp = _crossing_point(ctx, cmd.bcp)
+    at = _instant(ctx, cmd.at)
+    on = local_date(at, bcp.timezone)
+    f, _ = _find_file(ctx, cmd.document, cmd.identity, lock=True)
+    created = f is None
+    if f is None:
+        f = _create_file(ctx, cmd.identity, cmd.document, cmd.authority, at, cmd.biometrics, on)
+    else:
+        if not _in_scope(f.nationality):
+            raise OutsideScope(f"nationals of {f.nationality} are not registered in the EES (Art. 2(3))")
+        open_rec = next((r for r in f.records if r.exit_at is None), None)
+        if open_rec is not None:
+            raise AlreadyInside(
+                f"the traveller entered on {open_rec.entry_date} at {open_rec.entry_bcp} and has not exited",
+                record_id=str(open_rec.id),
+            )
+    if cmd.document.expiry_date is not None and cmd.document.expiry_date < on:
+        raise InvalidInput(f"the travel document expired on {cmd.document.expiry_date} (refusal reason A)",
+                           refusal_reason="A")
+    if f.visa_required and cmd.visa is None and not cmd.family_member:
+        raise VisaRequired("nationals of this country need a short-stay visa (refusal reason C)", refusal_reason="C")
+    if cmd.visa is not None and cmd.visa.ltv_states and bcp.state not in cmd.visa.ltv_states:
+        raise InvalidInput(f"the visa has limited territorial validity ({', '.join(cmd.visa.ltv_states)}) and does "
+                           f"not cover {bcp.state} (refusal reason C)", refusal_reason="C")
+    for r in f.records:
+        if r.exit_date is not None and r.exit_date > on:
+            raise Conflict(f"a recorded exit on {r.exit_date} lies after this entry on {on}")
+
+    visa = _visa(cmd.visa)
+    a = _assess(_stays(f.records, on, cmd.stamped_stays), on, Mode.PLAN, visa, cmd.family_member)
+    if a.rule_applies and (a.max_stay_days or 0) == 0:
+        reason = "C" if a.limited_by != "rule" else "F"
+        raise NoAuthorisedStay(a.explanation().replace("\n", " "), refusal_reason=reason,
+                               stay=stay_out(a).model_dump(mode="json"))
+
+    doc = _add_document(f, cmd.document, at)
+    if cmd.identity is not None and not created:
+        _update_identity(f, cmd.identity)
+    f.nfp = f.nfp or cmd.nfp
+    _store_biometrics(ctx, f, cmd.biometrics, at, face=True, fingers=not f.visa_required)
+    if not created and f.fingerprint_status == "temporarily_impossible" and cmd.biometrics is not None \
+            and cmd.biometrics.fingerprint_exemption == "physically_impossible":
+        f.fingerprint_status, f.fingerprint_exemption = "not_applicable", "physically_impossible"
+    f.updated_at = at
+    # Art. 16(2)(d): the end of the maximum stay, counted from this entry.
+    latest = a.latest_exit if a.rule_applies else None
+    rec = EntryExitRecord(
+        id=uuid.uuid4(), file_id=f.id, entry_client_id=cmd.client_id, entry_at=at, entry_date=on,
+        entry_bcp=bcp.code, entry_authority=cmd.authority, document=doc, family_member=cmd.family_member,
+        max_stay_days=a.max_stay_days, authorised_until=latest, fallback=cmd.fallback,
+        mode="full" if f.face_status == "present" else "no_biometrics",
+        **_visa_columns(cmd.visa),
+    )
+    ctx.session.add(rec)
+    f.records.append(rec)
+    ctx.session.flush()
+    return S.EntryResult(
+        record_id=str(rec.id), file_id=str(f.id), file_created=created, entry_date=on, authorised_until=latest,
+        max_stay_days=a.max_stay_days, visa_entries_used=(a.visa.entries_used + 1) if a.visa else None,
+        visa_entries_used_up=(a.visa.entries_used + 1 >= (cmd.visa.entries or 10**6)) if a.visa and cmd.visa else None,
+        stay=stay_out(a),
+    )
+
+
+def _visa_columns(v: S.VisaIn | None) -> dict[str, Any]:
+    if v is None:
+        return {}
+    return dict(visa_sticker=v.sticker, visa_issuing_state=v.issuing_state, visa_type=v.type,
+                visa_entries=v.entries, visa_duration_days=v.duration_days, visa_valid_from=v.valid_from,
+                visa_valid_until=v.valid_until, visa_ltv_states=" ".join(v.ltv_states) or None)
+
+
+def _update_identity(f: IndividualFile, ident: S.IdentityIn) -> None:
+    """Art. 14(1): the file is updated where necessary (names as on the newest document)."""
+    f.surname, f.given_names, f.sex = ident.surname, ident.given_names, ident.sex
+    if f.birth_date is None:
+        f.birth_date = ident.birth_date
+    others = set(f.other_nationalities.split()) | set(ident.other_nationalities)
+    if ident.nationality != f.nationality:
+        others.add(f.nationality)
+        f.nationality = ident.nationality
+    others.discard(f.nationality)
+    f.other_nationalities = " ".join(sorted(others))
+
+
+def record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
+    """Art. 16(3), 11(2)(c): close the open record; any overstay is reported and flagged."""
+    return _idempotent(ctx, "exit", cmd, S.ExitResult, lambda: _record_exit(ctx, cmd))
+
+
+def _record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
+    bcp = _crossing_point(ctx, cmd.bcp)
+    at = _instant(ctx, cmd.at)
+    on = local_date(at, bcp.timezone)
+    f, _ = _find_file(ctx, cmd.document, cmd.identity, lock=True)
+    rec = next((r for r in f.records if r.exit_at is None), None) if f else None
+    if rec is None:
+        if cmd.entry_stamp_date is None:
+            if f is None:
+                raise UnknownDocument("no individual file holds this travel document, and no entry stamp date was "
+                                      "given (Art. 22(2))", document=cmd.document.number)
+            raise ExitWithoutEntry("the traveller has no entry without an exit; if they entered before the EES ran, "
+                                   "give the entry date from the stamp (Art. 22(2))", file_id=str(f.id))
+        if cmd.entry_stamp_date > on:
+            raise InvalidInput(f"entry stamp date {cmd.entry_stamp_date} lies after the exit on {on}")
+        if f is None:
+            f = _create_file(ctx, cmd.identity, cmd.document, cmd.authority, at, None, on)
+        rec = _stamped_entry(ctx, f, cmd, bcp, on)
+    if at < rec.entry_at:
+        raise InvalidInput(f"exit at {at.isoformat()} is before the entry at {rec.entry_at.isoformat()}")
+    rec.exit_client_id, rec.exit_at, rec.exit_date = cmd.client_id, at, on
+    rec.exit_bcp, rec.exit_authority = bcp.code, cmd.authority
+    rec.fallback = rec.fallback or cmd.fallback
+    _add_document(f, cmd.document, at)
+    days_over = (on - rec.authorised_until).days if rec.authorised_until and on > rec.authorised_until else 0
+    if days_over and not rec.overstay:
+        rec.overstay, rec.overstay_flagged_at = True, at  # Art. 12(1): the maximum stay was exceeded
+    f.updated_at = at
+    ctx.session.flush()
+    stay_days = (on - rec.entry_date).days + 1
+    text = (f"Stay {rec.entry_date} – {on}: {stay_days} day(s); authorised until {rec.authorised_until}. "
+            + (f"Overstay of {days_over} day(s)." if days_over else "No overstay.")
+            if rec.authorised_until else f"Stay {rec.entry_date} – {on}: {stay_days} day(s); the 90/180 rule "
+            "does not apply (Art. 11(1)).")
+    return S.ExitResult(record_id=str(rec.id), file_id=str(f.id), entry_date=rec.entry_date, exit_date=on,
+                        stay_days=stay_days, authorised_until=rec.authorised_until, overstay=bool(days_over),
+                        overstay_days=days_over, explanation=text)
+
+
+def _stamped_entry(ctx: Context, f: IndividualFile, cmd: S.ExitCommand, bcp: CrossingPoint, on: date) -> EntryExitRecord:
+    """Art. 22(2): entered before the EES ran, exits after; the entry date comes from the stamp."""
+    entry_on = cmd.entry_stamp_date
+    assert entry_on is not None
+    a = _assess(_stays(f.records, entry_on), entry_on, Mode.PLAN, None, False)
+    entry_at = datetime.combine(entry_on, datetime.min.time(), tzinfo=ctx.now().tzinfo)
+    rec = EntryExitRecord(
+        id=uuid.uuid4(), file_id=f.id, entry_client_id=f"{cmd.client_id}:stamp", entry_at=entry_at,
+        entry_date=entry_on, entry_bcp=bcp.code, entry_authority=cmd.authority, entry_from_stamp=True,
+        max_stay_days=a.max_stay_days, authorised_until=a.latest_exit if a.max_stay_days else entry_on - timedelta(days=1),
+        fallback=cmd.fallback, mode="full" if f.face_status == "present" else "no_biometrics",
+    )
+    ctx.session.add(rec)
+    f.records.append(rec)
+    return rec
+
+
+def record_refusal(ctx: Context, cmd: S.RefusalCommand) -> S.RefusalResult:
+    """Art. 18: a refusal record with its reason letters; biometrics only on reasons B, D or H (18(2))."""
+    return _idempotent(ctx, "refusal", cmd, S.RefusalResult, lambda: _record_refusal(ctx, cmd))
+
+
+def _record_refusal(ctx: Context, cmd: S.RefusalCommand) -> S.RefusalResult:
+    bcp = _crossing_point(ctx, cmd.bcp)
+    at = _instant(ctx, cmd.at)
+    on = local_date(at, bcp.timezone)
+    f, _ = _find_file(ctx, cmd.document, cmd.identity, lock=True)
+    created = f is None
+    if f is None:
+        f = _create_file(ctx, cmd.identity, cmd.document, cmd.authority, at, None, on)
+    reasons = "".join(sorted(set(cmd.reasons)))
+    biometric = bool(BIOMETRIC_REFUSAL_REASONS & set(reasons))
+    has_biometrics = any(True for _ in f.biometrics)
+    stored = False
+    if biometric and not has_biometrics:
+        # 18(2): visa holders give the face; visa-exempt ones, and visa holders not in the VIS, face and prints.
+        stored = _store_biometrics(ctx, f, cmd.biometrics, at, face=True, fingers=True)
+    rec = RefusalRecord(id=uuid.uuid4(), file_id=f.id, client_id=cmd.client_id, refused_at=at, refusal_date=on,
+                        bcp=bcp.code, authority=cmd.authority, reasons=reasons, fallback=cmd.fallback)
+    ctx.session.add(rec)
+    f.refusals.append(rec)
+    f.updated_at = at
+    ctx.session.flush()
+    return S.RefusalResult(refusal_id=str(rec.id), file_id=str(f.id), file_created=created, reasons=list(reasons),
+                           biometrics_stored=stored)
+
+
+def amend_record(ctx: Context, record_id: uuid.UUID, cmd: S.AmendmentCommand) -> S.AmendmentResult:
+    """Art. 19: revocation, annulment or extension, added to the latest relevant record."""
+    return _idempotent(ctx, "amendment", cmd, S.AmendmentResult, lambda: _amend(ctx, record_id, cmd))
+
+
+def _amend(ctx: Context, record_id: uuid.UUID, cmd: S.AmendmentCommand) -> S.AmendmentResult:
+    rec = ctx.session.get(EntryExitRecord, record_id, with_for_update=True)
+    if rec is None:
+        raise NotFound(f"no entry/exit record {record_id}")
+    if cmd.kind == "extended":
+        if (cmd.new_until is None) == (cmd.extension_days is None):
+            raise InvalidInput("an extension gives either new_until or extension_days (Art. 19(1)(e)-(f))")
+        base = rec.authorised_until or rec.entry_date
+        new_until = cmd.new_until or base + timedelta(days=cmd.extension_days or 0)
+        if new_until < base:
+            raise InvalidInput(f"an extension cannot end ({new_until}) before the current end ({base})")
+    else:
+        # A revoked or annulled visa or authorisation ends the authorised stay on the day of the decision.
+        new_until = min(rec.authorised_until or cmd.decided_on, cmd.decided_on)
+    am = RecordAmendment(
+        id=uuid.uuid4(), record_id=rec.id, client_id=cmd.client_id, kind=cmd.kind, authority=cmd.authority,
+        place=cmd.place, decided_on=cmd.decided_on, new_visa_sticker=cmd.new_visa_sticker,
+        extension_days=cmd.extension_days, new_until=new_until, cisa_20_2b=cmd.cisa_20_2b,
+        territorial_state=cmd.territorial_state, grounds=cmd.grounds, created_at=ctx.now(),
+    )
+    ctx.session.add(am)
+    rec.amendments.append(am)
+    rec.authorised_until = new_until
+    if cmd.new_visa_sticker:
+        rec.visa_sticker = cmd.new_visa_sticker
+    _reflag(ctx, rec)
+    ctx.session.flush()
+    return S.AmendmentResult(amendment_id=str(am.id), record_id=str(rec.id), authorised_until=rec.authorised_until,
+                             overstay=rec.overstay)
+
+
+def _reflag(ctx: Context, rec: EntryExitRecord) -> None:
+    """After a change to the authorised stay, the overstay flag says what the data now show (Art. 35(2))."""
+    today = sweep_day(ctx)
+    end = rec.exit_date if rec.exit_date is not None else today - timedelta(days=1)
+    over = rec.authorised_until is not None and end > rec.authorised_until
+    if over and not rec.overstay:
+        rec.overstay, rec.overstay_flagged_at = True, ctx.now()
+    elif not over and rec.overstay:
+        rec.overstay, rec.overstay_flagged_at = False, None
+
+
+def rebut_presumption(ctx: Context, cmd: S.RebuttalCommand) -> S.RebuttalResult:
+    """Art. 20: the presumption of overstay is rebutted; complete the file or records, or erase."""
+    return _idempotent(ctx, "rebuttal", cmd, S.RebuttalResult, lambda: _rebut(ctx, cmd))
+
+
+def _rebut(ctx: Context, cmd: S.RebuttalCommand) -> S.RebuttalResult:
+    at = ctx.now()
+    f, _ = _find_file(ctx, cmd.document, cmd.identity, lock=True)
+    if cmd.action == "erase_file":
+        if f is None:
+            raise UnknownDocument("no individual file holds this travel document")
+        fid = str(f.id)
+        ctx.session.delete(f)
+        ctx.session.flush()
+        return S.RebuttalResult(action=cmd.action, file_id=fid, record_id=None, overstay=False)
+    if cmd.bcp is None:
+        raise InvalidInput("give the crossing point of the missing entry or exit (bcp)")
+    bcp = _crossing_point(ctx, cmd.bcp)
+    today = local_date(at, bcp.timezone)
+    if cmd.action == "record_missing_entry":
+        if cmd.entry_date is None or cmd.entry_date > today:
+            raise InvalidInput("record_missing_entry needs an entry_date that is not in the future")
+        if f is None:
+            f = _create_file(ctx, cmd.identity, cmd.document, cmd.authority, at, None, today)  # 20(a)
+        if any(r.exit_at is None for r in f.records):
+            raise AlreadyInside("the file already has an entry without an exit")
+        a = _assess(_stays([r for r in f.records if r.exit_date and r.exit_date <= cmd.entry_date], cmd.entry_date),
+                    cmd.entry_date, Mode.PLAN, None, False)
+        rec = EntryExitRecord(
+            id=uuid.uuid4(), file_id=f.id, entry_client_id=cmd.client_id,
+            entry_at=datetime.combine(cmd.entry_date, datetime.min.time(), tzinfo=at.tzinfo),
+            entry_date=cmd.entry_date, entry_bcp=bcp.code, entry_authority=cmd.authority, entry_from_stamp=True,
+            max_stay_days=a.max_stay_days, authorised_until=a.latest_exit, mode="no_biometrics",
+        )
+        ctx.session.add(rec)
+        f.records.append(rec)
+        _reflag(ctx, rec)
+        ctx.session.flush()
+        return S.RebuttalResult(action=cmd.action, file_id=str(f.id), record_id=str(rec.id), overstay=rec.overstay)
+    # record_missing_exit: 20(b), the last record gets the exit the evidence proves.
+    if f is None:
+        raise UnknownDocument("no individual file holds this travel document")
+    rec = next((r for r in f.records if r.exit_at is None), None)
+    if rec is None:
+        raise ExitWithoutEntry("the file has no entry without an exit")
+    if cmd.exit_date is None or cmd.exit_date < rec.entry_date or cmd.exit_date > today:
+        raise InvalidInput("record_missing_exit needs an exit_date between the entry and today")
+    rec.exit_client_id = cmd.client_id
+    rec.exit_at = datetime.combine(cmd.exit_date, datetime.max.time().replace(microsecond=0), tzinfo=at.tzinfo)
+    rec.exit_date, rec.exit_bcp, rec.exit_authority = cmd.exit_date, bcp.code, cmd.authority
+    _reflag(ctx, rec)
+    ctx.session.flush()
+    return S.RebuttalResult(action=cmd.action, file_id=str(f.id), record_id=str(rec.id), overstay=rec.overstay)
+
+
+# ---- overstays (Art. 12) ---------------------------------------------------------------------------
+
+
+def sweep_day(ctx: Context) -> date:
+    """The day up to which authorised stays have ended everywhere: the local date at the westernmost
+    crossing point (an authorised stay ends at the end of its last day, local time)."""
+    zones = ctx.session.scalars(select(CrossingPoint.timezone).distinct()).all() or ["UTC"]
+    return min(local_date(ctx.now(), z) for z in zones)
+
+
+def sweep_overstays(ctx: Context, *, full: bool = False) -> S.SweepResultOut:
+    """Art. 12(1): flag, immediately after the authorised stay expires, every record without exit.
+
+    Incremental: only records whose authorised stay ended since the previous run (amendments re-flag
+    their record at once); `full` re-checks every open record. Re-running changes nothing."""
+    as_of = sweep_day(ctx)
+    last = ctx.session.scalars(select(SweepRun).order_by(SweepRun.id.desc()).limit(1)).first()
+    since = None if full or last is None else last.as_of - timedelta(days=1)
+    cond = [EntryExitRecord.exit_at.is_(None), EntryExitRecord.authorised_until < as_of,
+            EntryExitRecord.overstay.is_(False)]
+    if since is not None:
+        cond.append(EntryExitRecord.authorised_until >= since)
+    res = ctx.session.execute(
+        update(EntryExitRecord).where(and_(*cond)).values(overstay=True, overstay_flagged_at=ctx.now())
+        .execution_options(synchronize_session=False)
+    )
+    flagged = res.rowcount or 0
+    ctx.session.add(SweepRun(ran_at=ctx.now(), as_of=as_of, flagged=flagged))
+    ctx.session.flush()
+    return S.SweepResultOut(as_of=as_of, flagged=flagged, checked_since=since)
+
+
+def overstayers(ctx: Context, *, include_exited: bool = False, limit: int = 1000, offset: int = 0
+                ) -> list[S.OverstayerOut]:
+    """Art. 12(3): the list of identified overstayers with their Art. 16/17 data."""
+    today = sweep_day(ctx)
+    cond = [EntryExitRecord.overstay.is_(True)]
+    if not include_exited:
+        cond.append(EntryExitRecord.exit_at.is_(None))
+    rows = ctx.session.execute(
+        select(EntryExitRecord, IndividualFile)
+        .join(IndividualFile, IndividualFile.id == EntryExitRecord.file_id)
+        .where(*cond)
+        .options(selectinload(IndividualFile.documents))
+        .order_by(EntryExitRecord.authorised_until, EntryExitRecord.id)
+        .limit(limit).offset(offset)
+    ).all()
+    out = []
+    for rec, f in rows:
+        end = rec.exit_date or today
+        out.append(S.OverstayerOut(
+            file_id=str(f.id), record_id=str(rec.id), surname=f.surname, given_names=f.given_names,
+            birth_date=f.birth_date, nationality=f.nationality,
+            documents=[S.DocumentOut(document_type=d.document_type, number=d.number, issuing_state=d.issuing_state,
+                                     expiry_date=d.expiry_date) for d in f.documents],
+            entry_date=rec.entry_date, entry_bcp=rec.entry_bcp, authorised_until=rec.authorised_until,
+            days_over=max(0, (end - rec.authorised_until).days), flagged_at=rec.overstay_flagged_at,
+            exited=rec.exit_at is not None,
+        ))
+    return out
+
+
+# ---- web service (Art. 13) -----------------------------------------------------------------------
+
+
+def traveller_query(ctx: Context, q: S.TravellerQuery) -> S.WebServiceAnswer:
+    """Art. 13(1): OK / NOT OK and the remaining authorised stay, for intended dates of entry, exit or both.
+
+    The answer has the same shape whether or not the document is known: the service tells nothing
+    else about the EES's content."""
+    if q.intended_entry is None and q.intended_exit is None:
+        raise InvalidInput("give the intended date of entry, of exit, or both")
+    today = sweep_day(ctx)
+    f = find_by_document(ctx.session, q.document)
+    records = list(f.records) if f else []
+    open_rec = next((r for r in records if r.exit_at is None), None)
+    if q.intended_entry is not None:
+        if q.intended_entry < today:
+            raise InvalidInput("the intended entry lies in the past")
+        if open_rec is not None:
+            raise InvalidInput("the EES has an entry without an exit for this document: ask with the intended exit")
+        stays = _stays(records, q.intended_entry)
+        if q.intended_exit is not None:
+            if q.intended_exit < q.intended_entry:
+                raise InvalidInput("the intended exit lies before the intended entry")
+            a = _assess(stays + [Stay(q.intended_entry, q.intended_exit)], q.intended_exit, Mode.CHECK, None, False)
+            trip = [p for p in a.overstay_periods if p[1] >= q.intended_entry]
+            ok = not trip
+            text = (f"The trip {q.intended_entry} – {q.intended_exit} stays within 90 days in any 180."
+                    if ok else f"The trip breaks the rule from {max(trip[0][0], q.intended_entry)}: "
+                    f"{a.window(max(trip[0][0], q.intended_entry)).describe()}.")
+            remaining = max(0, (a.latest_exit - q.intended_exit).days) if a.latest_exit and ok else 0
+            return S.WebServiceAnswer(answer="OK" if ok else "NOT OK", remaining_days=remaining,
+                                      latest_exit=a.latest_exit if ok else None, explanation=text)
+        a = _assess(stays, q.intended_entry, Mode.PLAN, None, False)
+        ok = (a.max_stay_days or 0) > 0
+        return S.WebServiceAnswer(answer="OK" if ok else "NOT OK", remaining_days=a.max_stay_days or 0,
+                                  latest_exit=a.latest_exit, explanation=a.explanation())
+    # Only the intended exit: the traveller is inside (or will be) until then.
+    assert q.intended_exit is not None
+    if q.intended_exit < today:
+        raise InvalidInput("the intended exit lies in the past")
+    if open_rec is not None and open_rec.authorised_until is not None:
+        latest = open_rec.authorised_until
+        ok = q.intended_exit <= latest
+        remaining = max(0, (latest - today).days + 1)
+        text = (f"Authorised to stay until {latest} (computed at entry on {open_rec.entry_date}, with any "
+                f"extension); {remaining} day(s) left from {today}.")
+        return S.WebServiceAnswer(answer="OK" if ok else "NOT OK", remaining_days=remaining, latest_exit=latest,
+                                  explanation=text)
+    a = _assess(_stays(records, today), today, Mode.CHECK, None, False)
+    latest = a.latest_exit
+    ok = latest is not None and q.intended_exit <= latest
+    return S.WebServiceAnswer(answer="OK" if ok else "NOT OK", remaining_days=a.max_stay_days or 0,
+                              latest_exit=latest, explanation=a.explanation())
+
+
+def carrier_query(ctx: Context, q: S.CarrierQuery) -> S.CarrierAnswer:
+    """Art. 13(3): whether the holder of a single- or double-entry visa has used the entries allowed."""
+    f = find_by_document(ctx.session, q.document)
+    if f is None:
+        return S.CarrierAnswer(answer="OK", reason="no entry on this visa is recorded")
+    on_visa = [r for r in f.records if r.visa_sticker == q.visa_sticker]
+    allowed = next((r.visa_entries for r in on_visa if r.visa_entries is not None), None)
+    if allowed is None:
+        return S.CarrierAnswer(answer="OK", reason=f"{len(on_visa)} entr{'y' if len(on_visa) == 1 else 'ies'} "
+                               "recorded; the visa is not limited to one or two entries")
+    if len(on_visa) >= allowed:
+        return S.CarrierAnswer(answer="NOT OK", reason=f"all {allowed} entr{'y' if allowed == 1 else 'ies'} "
+                               "allowed by the visa are used")
+    return S.CarrierAnswer(answer="OK", reason=f"{len(on_visa)} of {allowed} entries used")
+
+
+# ---- statistics ------------------------------------------------------------------------------------
+
+GROUPS = ("day", "bcp", "nationality")
+
+
+def statistics(ctx: Context, date_from: date, date_to: date, group_by: list[str]) -> S.StatisticsOut:
+    """Crossings, refusals by reason and overstays, by day, crossing point and nationality."""
+    if date_to < date_from:
+        raise InvalidInput("date_to lies before date_from")
+    if (date_to - date_from).days > 3660:
+        raise InvalidInput("at most ten years at once")
+    bad = [g for g in group_by if g not in GROUPS]
+    if bad or len(set(group_by)) != len(group_by):
+        raise InvalidInput(f"group_by takes distinct values among {', '.join(GROUPS)}")
+    rows: dict[tuple, dict[str, Any]] = {}
+
+    def bump(k: tuple, field: str, n: int) -> None:
+        row = rows.setdefault(k, {"entries": 0, "exits": 0, "refusals": 0, "refusals_by_reason": {}, "overstays": 0})
+        row[field] += n
+
+    for kind, day_col, bcp_col, where in (
+        ("entries", EntryExitRecord.entry_date, EntryExitRecord.entry_bcp, EntryExitRecord.entry_date),
+        ("exits", EntryExitRecord.exit_date, EntryExitRecord.exit_bcp, EntryExitRecord.exit_date),
+        ("overstays", EntryExitRecord.authorised_until, EntryExitRecord.entry_bcp, EntryExitRecord.authorised_until),
+    ):
+        sel = {"day": day_col, "bcp": bcp_col, "nationality": IndividualFile.nationality}
+        cols = [sel[g] for g in group_by]
+        stmt = (select(*cols, func.count()).select_from(EntryExitRecord)
+                .join(IndividualFile, IndividualFile.id == EntryExitRecord.file_id)
+                .where(where >= date_from, where <= date_to))
+        if kind == "overstays":
+            stmt = stmt.where(EntryExitRecord.overstay.is_(True))
+        if cols:
+            stmt = stmt.group_by(*cols)
+        for *k, n in ctx.session.execute(stmt):
+            bump(tuple(k), kind, n)
+    sel = {"day": RefusalRecord.refusal_date, "bcp": RefusalRecord.bcp, "nationality": IndividualFile.nationality}
+    cols = [sel[g] for g in group_by]
+    stmt = (select(*cols, RefusalRecord.reasons, func.count()).select_from(RefusalRecord)
+            .join(IndividualFile, IndividualFile.id == RefusalRecord.file_id)
+            .where(RefusalRecord.refusal_date >= date_from, RefusalRecord.refusal_date <= date_to)
+            .group_by(*cols, RefusalRecord.reasons))
+    for *k, reasons, n in ctx.session.execute(stmt):
+        bump(tuple(k), "refusals", n)
+        by = rows[tuple(k)]["refusals_by_reason"]
+        for letter in reasons:
+            by[letter] = by.get(letter, 0) + n
+    out = []
+    for k in sorted(rows, key=lambda t: tuple("" if v is None else str(v) for v in t)):
+        labels = dict(zip(group_by, k))
+        out.append(S.StatisticsRow(**labels, **rows[k]))
+    return S.StatisticsOut(date_from=date_from, date_to=date_to, group_by=group_by, rows=out)

@@ -1,0 +1,22 @@
+"""Alembic environment: the connection comes from `smartborders.core.migrate`, never from a file."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import smartborders.ees.models  # noqa: F401  (registers the EES tables)
+from smartborders.core.db import Base
+
+target_metadata = Base.metadata
+connection = context.config.attributes.get("connection")
+if connection is None:  # pragma: no cover - offline SQL generation is not supported
+    raise RuntimeError("run migrations through `smartborders db upgrade`")
+
+context.configure(
+    connection=connection,
+    target_metadata=target_metadata,
+    render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,90 @@
+"""Border checks end to end through the use cases, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from smartborders.ees import schemas as S
+from smartborders.ees import service
+from smartborders.ees.service import run
+from tests.ees.factory import START, Traveller, clock, visa
+
+
+def test_entry_then_exit_within_the_authorised_stay(ees_engine):
+    c, t = clock(), Traveller("USA")
+    res = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry()))
+    assert res.file_created and res.entry_date == date(2026, 4, 10)
+    assert res.max_stay_days == 90 and res.authorised_until == date(2026, 7, 8)
+    c.advance(timedelta(days=20))
+    out = run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit()))
+    assert out.stay_days == 21 and not out.overstay and out.overstay_days == 0
+    again = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry()))
+    assert not again.file_created and again.max_stay_days == 69
+
+
+def test_replayed_entry_returns_the_first_answer_and_writes_once(ees_engine):
+    c, t = clock(), Traveller("CAN")
+    cmd = t.entry()
+    first = run(ees_engine, c, lambda ctx: service.record_entry(ctx, cmd))
+    c.advance(timedelta(hours=1))
+    second = run(ees_engine, c, lambda ctx: service.record_entry(ctx, cmd))
+    assert second == first
+    found = run(ees_engine, c, lambda ctx: service.search(ctx, S.SearchRequest(document=t.document)), readonly=True)
+    assert len(found.file.records) == 1
+    other = t.entry(client_id=cmd.client_id, bcp="FR-CDG")
+    with pytest.raises(service.ClientIdReused):
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, other))
+
+
+def test_entry_while_inside_and_exit_without_entry_are_refused(ees_engine):
+    c, t = clock(), Traveller("JPN")
+    with pytest.raises(service.UnknownDocument):
+        run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit()))
+    run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry()))
+    with pytest.raises(service.AlreadyInside):
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry()))
+    run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit()))
+    with pytest.raises(service.ExitWithoutEntry):
+        run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit()))
+
+
+def test_overstay_is_flagged_by_the_sweep_and_reported_at_exit(ees_engine):
+    c, t = clock(), Traveller("BRA")
+    run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry()))
+    c.advance(timedelta(days=89))
+    assert run(ees_engine, c, lambda ctx: service.sweep_overstays(ctx)).flagged == 0
+    c.advance(timedelta(days=2))  # 10.07: authorised until 08.07 (day 90); 09.07 and 10.07 are over
+    swept = run(ees_engine, c, lambda ctx: service.sweep_overstays(ctx))
+    assert swept.flagged == 1
+    assert run(ees_engine, c, lambda ctx: service.sweep_overstays(ctx)).flagged == 0  # re-run: nothing new
+    listed = run(ees_engine, c, lambda ctx: service.overstayers(ctx), readonly=True)
+    assert [o.surname for o in listed] == [t.identity.surname] and listed[0].days_over == 2
+    out = run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit()))
+    assert out.overstay and out.overstay_days == 2
+    assert run(ees_engine, c, lambda ctx: service.overstayers(ctx), readonly=True) == []
+
+
+def test_visa_holder_needs_a_visa_and_single_entry_is_used_up(ees_engine):
+    c, t = clock(), Traveller("IND")
+    with pytest.raises(service.VisaRequired):
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry()))
+    v = visa(entries=1, duration_days=15)
+    res = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(visa=v)))
+    assert res.max_stay_days == 15 and res.visa_entries_used_up
+    c.advance(timedelta(days=5))
+    run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit()))
+    carrier = run(ees_engine, c, lambda ctx: service.carrier_query(
+        ctx, S.CarrierQuery(document=t.document, visa_sticker=v.sticker)), readonly=True)
+    assert carrier.answer == "NOT OK"
+    with pytest.raises(service.NoAuthorisedStay):
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(visa=v)))
+
+
+def test_unknown_crossing_point_and_future_time(ees_engine):
+    c, t = clock(), Traveller("USA")
+    with pytest.raises(service.UnknownCrossingPoint):
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(bcp="XX-NOPE")))
+    with pytest.raises(service.FutureTime):
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(at=START + timedelta(hours=2))))
