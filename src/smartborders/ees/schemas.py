@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from smartborders.reference.countries import is_icao_code
 
@@ -70,6 +70,24 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+Mrz = Annotated[str, Field(min_length=60, max_length=100, pattern=r"^[A-Za-z0-9<\r\n ]+$",
+                           description="the machine-readable zone, lines separated by newlines")]
+
+
+class ByDocument(Strict):
+    """The travel document (and identity) as structured data, or the MRZ to read them from."""
+
+    mrz: Mrz | None = None
+
+    @model_validator(mode="after")
+    def _document_or_mrz(self) -> "ByDocument":
+        if (getattr(self, "document", None) is None) == (self.mrz is None):
+            raise ValueError("give either `document` (with `identity` where needed) or `mrz`, not both")
+        if self.mrz is not None and getattr(self, "identity", None) is not None:
+            raise ValueError("the MRZ carries the identity: leave `identity` out")
+        return self
+
+
 class Out(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -122,7 +140,7 @@ class BiometricsIn(Strict):
     fingerprint_exemption: Literal["under_12", "physically_impossible", "temporarily_impossible"] | None = None
 
 
-class Crossing(Strict):
+class Crossing(ByDocument):
     client_id: ClientId
     bcp: BcpCode
     authority: Authority
@@ -131,7 +149,7 @@ class Crossing(Strict):
 
 
 class EntryCommand(Crossing):
-    document: DocumentIn
+    document: DocumentIn | None = None
     identity: IdentityIn | None = Field(default=None, description="required when no file exists yet")
     visa: VisaIn | None = None
     family_member: bool = Field(default=False, description="Art. 16(2)(c): family member of an EU citizen")
@@ -144,7 +162,7 @@ class EntryCommand(Crossing):
 
 
 class ExitCommand(Crossing):
-    document: DocumentIn
+    document: DocumentIn | None = None
     entry_stamp_date: IsoDate | None = Field(
         default=None, description="Art. 22(2): entered before the EES ran; the entry date from the stamp"
     )
@@ -152,7 +170,7 @@ class ExitCommand(Crossing):
 
 
 class RefusalCommand(Crossing):
-    document: DocumentIn
+    document: DocumentIn | None = None
     identity: IdentityIn | None = None
     reasons: list[RefusalReason] = Field(min_length=1, max_length=9)
     biometrics: BiometricsIn | None = None
@@ -195,12 +213,12 @@ class SearchRequest(Strict):
     identity: IdentityIn | None = None
 
 
-class BorderCheckRequest(Strict):
+class BorderCheckRequest(ByDocument):
     """What the border guard's system asks before recording a crossing (Art. 14, 23, 11(2))."""
 
     direction: Literal["entry", "exit"]
     bcp: BcpCode
-    document: DocumentIn
+    document: DocumentIn | None = None
     identity: IdentityIn | None = None
     at: Instant | None = None
     visa: VisaIn | None = None

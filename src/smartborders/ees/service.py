@@ -90,6 +90,11 @@ class ClientIdReused(Conflict):
     title = "The client id was used for another request"
 
 
+class InvalidMrz(InvalidInput):
+    slug = "invalid-mrz"
+    title = "The machine-readable zone fails its checks"
+
+
 class IdentityMismatch(Conflict):
     slug = "identity-mismatch"
     title = "The travel document belongs to a file with another identity"
@@ -165,6 +170,23 @@ def _instant(ctx: Context, at: datetime | None) -> datetime:
     if at > now + CLOCK_SKEW:
         raise FutureTime(f"{at.isoformat()} is in the future (now {now.isoformat()})", at=at.isoformat())
     return at
+
+
+def _doc_ident(cmd: Any, today: date) -> tuple[S.DocumentIn, S.IdentityIn | None]:
+    """The document and identity as given, or as read from the MRZ (ICAO Doc 9303; every check digit)."""
+    if cmd.mrz is None:
+        return cmd.document, getattr(cmd, "identity", None)
+    from smartborders.travel.mrz import parse_mrz
+
+    read = parse_mrz(cmd.mrz, today=today)  # MrzUnreadable is an InvalidInput
+    if not read.valid:
+        raise InvalidMrz(f"the MRZ fails its checks: {', '.join(read.errors)}", errors=read.errors,
+                         details=read.to_json()["details"])
+    doc = S.DocumentIn(document_type=read.document_type, number=read.document_number,
+                       issuing_state=read.issuing_state, expiry_date=read.expiry_date)
+    ident = S.IdentityIn(surname=read.surname, given_names=read.given_names, birth_date=read.birth_date,
+                         sex=read.sex, nationality=read.nationality)
+    return doc, ident
 
 
 def _normalise_number(number: str) -> str:
@@ -414,16 +436,17 @@ def border_check(ctx: Context, req: S.BorderCheckRequest) -> S.BorderCheckResult
     bcp = _crossing_point(ctx, req.bcp)
     at = _instant(ctx, req.at)
     on = local_date(at, bcp.timezone)
-    f, _ = _find_file(ctx, req.document, req.identity)
+    doc, ident = _doc_ident(req, on)
+    f, _ = _find_file(ctx, doc, ident)
     findings: list[S.Finding] = []
     open_rec = next((r for r in f.records if r.exit_at is None), None) if f else None
-    nationality = f.nationality if f else (req.identity.nationality if req.identity else None)
+    nationality = f.nationality if f else (ident.nationality if ident else None)
     if nationality is not None and not _in_scope(nationality):
         findings.append(S.Finding(code="outside-ees-scope", message=f"nationals of {nationality} are not registered "
                                   "in the EES (Art. 2(3))"))
-    if req.document.expiry_date is not None and req.document.expiry_date < on:
+    if doc.expiry_date is not None and doc.expiry_date < on:
         findings.append(S.Finding(code="document-expired", message=f"the travel document expired on "
-                                  f"{req.document.expiry_date}", refusal_reason="A"))
+                                  f"{doc.expiry_date}", refusal_reason="A"))
     stay = None
     if req.direction == "entry":
         if open_rec is not None:
@@ -490,10 +513,11 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
     bcp = _crossing_point(ctx, cmd.bcp)
     at = _instant(ctx, cmd.at)
     on = local_date(at, bcp.timezone)
-    f, _ = _find_file(ctx, cmd.document, cmd.identity, lock=True)
+    doc_in, ident = _doc_ident(cmd, on)
+    f, _ = _find_file(ctx, doc_in, ident, lock=True)
     created = f is None
     if f is None:
-        f = _create_file(ctx, cmd.identity, cmd.document, cmd.authority, at, cmd.biometrics, on)
+        f = _create_file(ctx, ident, doc_in, cmd.authority, at, cmd.biometrics, on)
     else:
         if not _in_scope(f.nationality):
             raise OutsideScope(f"nationals of {f.nationality} are not registered in the EES (Art. 2(3))")
@@ -503,8 +527,8 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
                 f"the traveller entered on {open_rec.entry_date} at {open_rec.entry_bcp} and has not exited",
                 record_id=str(open_rec.id),
             )
-    if cmd.document.expiry_date is not None and cmd.document.expiry_date < on:
-        raise InvalidInput(f"the travel document expired on {cmd.document.expiry_date} (refusal reason A)",
+    if doc_in.expiry_date is not None and doc_in.expiry_date < on:
+        raise InvalidInput(f"the travel document expired on {doc_in.expiry_date} (refusal reason A)",
                            refusal_reason="A")
     if f.visa_required and cmd.visa is None and not cmd.family_member:
         raise VisaRequired("nationals of this country need a short-stay visa (refusal reason C)", refusal_reason="C")
@@ -522,9 +546,9 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
         raise NoAuthorisedStay(a.explanation().replace("\n", " "), refusal_reason=reason,
                                stay=stay_out(a).model_dump(mode="json"))
 
-    doc = _add_document(f, cmd.document, at)
-    if cmd.identity is not None and not created:
-        _update_identity(f, cmd.identity)
+    doc = _add_document(f, doc_in, at)
+    if ident is not None and not created:
+        _update_identity(f, ident)
     f.nfp = f.nfp or cmd.nfp
     _store_biometrics(ctx, f, cmd.biometrics, at, face=True, fingers=not f.visa_required)
     if not created and f.fingerprint_status == "temporarily_impossible" and cmd.biometrics is not None \
@@ -581,26 +605,27 @@ def _record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
     bcp = _crossing_point(ctx, cmd.bcp)
     at = _instant(ctx, cmd.at)
     on = local_date(at, bcp.timezone)
-    f, _ = _find_file(ctx, cmd.document, cmd.identity, lock=True)
+    doc_in, ident = _doc_ident(cmd, on)
+    f, _ = _find_file(ctx, doc_in, ident, lock=True)
     rec = next((r for r in f.records if r.exit_at is None), None) if f else None
     if rec is None:
         if cmd.entry_stamp_date is None:
             if f is None:
                 raise UnknownDocument("no individual file holds this travel document, and no entry stamp date was "
-                                      "given (Art. 22(2))", document=cmd.document.number)
+                                      "given (Art. 22(2))", document=doc_in.number)
             raise ExitWithoutEntry("the traveller has no entry without an exit; if they entered before the EES ran, "
                                    "give the entry date from the stamp (Art. 22(2))", file_id=str(f.id))
         if cmd.entry_stamp_date > on:
             raise InvalidInput(f"entry stamp date {cmd.entry_stamp_date} lies after the exit on {on}")
         if f is None:
-            f = _create_file(ctx, cmd.identity, cmd.document, cmd.authority, at, None, on)
+            f = _create_file(ctx, ident, doc_in, cmd.authority, at, None, on)
         rec = _stamped_entry(ctx, f, cmd, bcp, on)
     if at < rec.entry_at:
         raise InvalidInput(f"exit at {at.isoformat()} is before the entry at {rec.entry_at.isoformat()}")
     rec.exit_client_id, rec.exit_at, rec.exit_date = cmd.client_id, at, on
     rec.exit_bcp, rec.exit_authority = bcp.code, cmd.authority
     rec.fallback = rec.fallback or cmd.fallback
-    _add_document(f, cmd.document, at)
+    _add_document(f, doc_in, at)
     days_over = (on - rec.authorised_until).days if rec.authorised_until and on > rec.authorised_until else 0
     if days_over and not rec.overstay:
         rec.overstay, rec.overstay_flagged_at = True, at  # Art. 12(1): the maximum stay was exceeded
@@ -642,10 +667,11 @@ def _record_refusal(ctx: Context, cmd: S.RefusalCommand) -> S.RefusalResult:
     bcp = _crossing_point(ctx, cmd.bcp)
     at = _instant(ctx, cmd.at)
     on = local_date(at, bcp.timezone)
-    f, _ = _find_file(ctx, cmd.document, cmd.identity, lock=True)
+    doc_in, ident = _doc_ident(cmd, on)
+    f, _ = _find_file(ctx, doc_in, ident, lock=True)
     created = f is None
     if f is None:
-        f = _create_file(ctx, cmd.identity, cmd.document, cmd.authority, at, None, on)
+        f = _create_file(ctx, ident, doc_in, cmd.authority, at, None, on)
     reasons = "".join(sorted(set(cmd.reasons)))
     biometric = bool(BIOMETRIC_REFUSAL_REASONS & set(reasons))
     has_biometrics = any(True for _ in f.biometrics)

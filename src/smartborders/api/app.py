@@ -1,0 +1,121 @@
+"""The FastAPI application: routers per audience, RFC 9457 problem+json for every error, /health, /metrics."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from sqlalchemy import Engine, text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from smartborders import __version__
+from smartborders.core.clock import Clock, SystemClock
+from smartborders.core.errors import PROBLEM_BASE, Problem
+from smartborders.core.logging import get_logger
+
+PROBLEM_JSON = "application/problem+json"
+log = get_logger("smartborders.api")
+
+
+@dataclass
+class AppState:
+    engine: Engine
+    clock: Clock
+    status: dict[str, Any] = field(default_factory=dict)  # e.g. demo data loading
+
+
+def problem_response(status: int, slug: str, title: str, detail: str, instance: str, **ext: Any) -> JSONResponse:
+    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail, "instance": instance}
+    body.update(ext)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
+    from smartborders.ees.api import router as ees_router
+
+    app = FastAPI(
+        title="smartborders",
+        version=__version__,
+        description="The EU Entry/Exit System, ETIAS and their interoperability components, in the open. "
+        "Errors are RFC 9457 problem+json documents with a stable `type`.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.sb = AppState(engine=engine, clock=clock or SystemClock())
+    registry = CollectorRegistry()
+    requests = Counter("smartborders_http_requests", "HTTP requests", ["method", "route", "status"],
+                       registry=registry)
+    latency = Histogram("smartborders_http_request_seconds", "HTTP request latency", ["method", "route"],
+                        registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+    @app.middleware("http")
+    async def _metrics(request: Request, call_next):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        requests.labels(request.method, path, str(response.status_code)).inc()
+        latency.labels(request.method, path).observe(time.perf_counter() - start)
+        return response
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem):  # type: ignore[no-untyped-def]
+        return JSONResponse(exc.to_dict(instance=request.url.path), status_code=exc.status, media_type=PROBLEM_JSON)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):  # type: ignore[no-untyped-def]
+        errors = [
+            {"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors[:5])
+        return problem_response(422, "invalid-input", "The input is not valid", detail, request.url.path,
+                                errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):  # type: ignore[no-untyped-def]
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return problem_response(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):  # type: ignore[no-untyped-def]
+        log.error("unhandled error", path=request.url.path, error=type(exc).__name__, exc_info=exc)
+        return problem_response(500, "internal-error", "Internal error",
+                                "the request failed inside smartborders; nothing was recorded", request.url.path)
+
+    @app.get("/health", tags=["operations"])
+    def health() -> dict[str, Any]:
+        state: AppState = app.state.sb
+        with state.engine.connect() as conn:
+            conn.execute(text("select 1"))
+        return {"status": "ok", "version": __version__, **state.status}
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home() -> str:
+        return _HOME
+
+    app.include_router(ees_router)
+    return app
+
+
+_HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>smartborders</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto">
+<h1>smartborders</h1>
+<p>The EU Entry/Exit System, served. The consoles come next; meanwhile the API:</p>
+<ul>
+<li><a href="/openapi.json">OpenAPI description</a> (<a href="/docs">interactive docs</a> need the internet for their scripts)</li>
+<li><a href="/health">/health</a> · <a href="/metrics">/metrics</a></li>
+<li><a href="/api/v1/overstayers">the overstayers list</a> (EES Art. 12)</li>
+<li><a href="/api/v1/statistics?date_from=2026-01-01&amp;date_to=2026-12-31&amp;group_by=bcp">statistics by crossing point</a></li>
+</ul>
+</body></html>"""
