@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/smartborders demo
+	$(BIN)/smartborders demo $(DEMO_ARGS)
 
 test: install
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

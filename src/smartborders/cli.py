@@ -194,12 +194,112 @@ def mrz(
     _emit(result.to_json(), pretty)
 
 
+db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from smartborders.core.db import make_engine
+    from smartborders.core.settings import get_settings
+
+    return make_engine(get_settings().resolved_database_url())
+
+
+def _require_schema(engine) -> None:  # type: ignore[no-untyped-def]
+    from smartborders.core.migrate import current_revision, head_revision
+
+    try:
+        current = current_revision(engine)
+    except Exception as exc:  # noqa: BLE001 - any connection failure is reported, not raised
+        _fail(f"cannot reach the database {engine.url.render_as_string(hide_password=True)}: {exc}", 1)
+    if current != head_revision():
+        _fail(f"the database schema is at {current or 'nothing'}, not {head_revision()}: run `smartborders db upgrade`", 1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest revision and sync the reference data (idempotent)."""
+    from smartborders.core.migrate import head_revision, upgrade
+
+    engine = _engine()
+    try:
+        upgrade(engine)
+    except Exception as exc:  # noqa: BLE001
+        _fail(f"migration failed on {engine.url.render_as_string(hide_password=True)}: {exc}", 1)
+    typer.echo(f"database at revision {head_revision()}")
+
+
 @app.command()
-def demo() -> None:
-    """A guided tour of what smartborders can do today (a served EES comes with the EES issue)."""
-    from smartborders.demo import tour
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Worker processes (PostgreSQL only; SQLite takes one)."),
+) -> None:
+    """Serve the API and consoles over HTTP."""
+    import uvicorn
+
+    engine = _engine()
+    _require_schema(engine)
+    if workers > 1:
+        if engine.dialect.name == "sqlite":
+            _fail("several workers need PostgreSQL: SQLite serialises writers in one process", 2)
+        uvicorn.run("smartborders.api.factory:app", host=host, port=port, workers=workers, factory=False,
+                    log_level="warning")
+        return
+    from smartborders.api.app import create_app
+
+    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def overstays(
+    sweep: bool = typer.Option(True, help="Run the overstay sweep first (Art. 12(1))."),
+    full: bool = typer.Option(False, help="Re-check every open record, not only what changed."),
+    include_exited: bool = typer.Option(False, help="Also list overstays of travellers who have left."),
+    limit: int = typer.Option(1000, min=1, help="At most this many rows."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Flag overstays and print the overstayers list (EES Art. 12)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from smartborders.core.clock import SystemClock
+    from smartborders.ees import service
+
+    engine = _engine()
+    _require_schema(engine)
+    clock = SystemClock()
+    swept = service.run(engine, clock, lambda ctx: service.sweep_overstays(ctx, full=full)) if sweep else None
+    rows = service.run(engine, clock, lambda ctx: service.overstayers(ctx, include_exited=include_exited,
+                                                                       limit=limit), readonly=True)
+    if as_json:
+        _emit({"sweep": swept.model_dump(mode="json") if swept else None,
+               "overstayers": [r.model_dump(mode="json") for r in rows]}, pretty=False)
+        return
+    console = Console()
+    if swept:
+        console.print(f"sweep as of {swept.as_of}: {swept.flagged} newly flagged")
+    table = Table("surname", "given names", "nationality", "document", "entered", "at", "authorised until",
+                  "days over", title=f"{len(rows)} overstayer(s)")
+    for r in rows:
+        doc = r.documents[-1] if r.documents else None
+        table.add_row(r.surname, r.given_names, r.nationality, f"{doc.issuing_state} {doc.number}" if doc else "",
+                      str(r.entry_date), r.entry_bcp, str(r.authorised_until), str(r.days_over))
+    console.print(table)
+
+
+@app.command()
+def demo(
+    port: int = typer.Option(8000, help="Port to serve on."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
+    tour_only: bool = typer.Option(False, "--tour", help="Only print the tour of the travel rules."),
+) -> None:
+    """The travel rules in the terminal, then a live EES with synthetic travellers on SQLite."""
+    from smartborders.demo import serve_demo, tour
 
     tour()
+    if not tour_only:
+        serve_demo(port=port, open_browser=not no_browser)
 
 
 def main() -> None:

@@ -63,3 +63,55 @@ def tour(console: Console | None = None) -> None:
     console.print_json(data={"valid": bad.valid, "errors": bad.errors, "details": bad.to_json()["details"]})
     console.rule("try: echo '{\"stays\": [[\"2026-01-05\",\"2026-02-20\"]], \"date\": \"2026-06-20\", "
                  "\"mode\": \"plan\"}' | smartborders stay --pretty")
+
+
+def serve_demo(port: int = 8000, open_browser: bool = True, travellers: int = 3000) -> None:
+    """A live EES on the embedded default: a SQLite file in the data directory, a synthetic population
+    and a month of traffic, then the API. /health answers while the data is still being generated."""
+    import threading
+    import webbrowser
+    from datetime import timedelta
+
+    import uvicorn
+    from sqlalchemy import func, select
+
+    from smartborders.api.app import create_app
+    from smartborders.core.clock import SystemClock, today
+    from smartborders.core.db import make_engine, unit_of_work
+    from smartborders.core.migrate import upgrade
+    from smartborders.core.settings import get_settings
+    from smartborders.ees.models import IndividualFile
+
+    console = Console()
+    settings = get_settings()
+    url = settings.resolved_database_url()
+    engine = make_engine(url)
+    upgrade(engine)
+    app = create_app(engine)
+    state = app.state.sb
+    with unit_of_work(engine, readonly=True) as s:
+        existing = s.scalar(select(func.count()).select_from(IndividualFile)) or 0
+
+    def populate() -> None:
+        from smartborders.sim import generate
+
+        try:
+            counts = generate(engine, travellers=travellers, days=30, end=today(SystemClock()) - timedelta(days=1),
+                              seed=2026, progress=False)
+            state.status["demo_data"] = f"ready: {counts}"
+        except Exception as exc:  # noqa: BLE001 - the server stays up; the failure is shown on /health
+            state.status["demo_data"] = f"failed: {type(exc).__name__}: {exc}"
+
+    if existing:
+        state.status["demo_data"] = f"ready: {existing} individual files"
+    else:
+        state.status["demo_data"] = "loading"
+        threading.Thread(target=populate, name="demo-data", daemon=True).start()
+
+    address = f"http://127.0.0.1:{port}"
+    console.rule("[bold]smartborders — a live Entry/Exit System")
+    console.print(f"database: {engine.url.render_as_string(hide_password=True)}")
+    console.print(f"serving on {address}  (API description at {address}/openapi.json; Ctrl-C stops)")
+    if open_browser:
+        threading.Timer(1.5, lambda: webbrowser.open(address)).start()
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
