@@ -289,6 +289,34 @@ def overstays(
 
 
 @app.command()
+def purge(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count what is due; erase nothing."),
+    as_of: str = typer.Option(None, "--as-of", help="The day to purge for (YYYY-MM-DD); default today."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Erase what the EES retention periods no longer allow to keep (Art. 34); logs of it are counts only."""
+    from smartborders.core.clock import SystemClock
+    from smartborders.ees import service
+    from smartborders.ees.purge import purge as run_purge
+
+    engine = _engine()
+    _require_schema(engine)
+    try:
+        day = parse_iso_date(as_of, "--as-of") if as_of else None
+        result = service.run(engine, SystemClock(), lambda ctx: run_purge(ctx, as_of=day, dry_run=dry_run))
+    except Problem as exc:
+        _fail(exc.detail)
+    if as_json:
+        _emit(result.model_dump(mode="json"), pretty=False)
+        return
+    verb = "would erase" if dry_run else "erased"
+    typer.echo(f"purge as of {result.as_of}: {verb} {result.files} file(s), {result.records} record(s), "
+               f"{result.refusals} refusal(s)")
+    for key, n in result.detail.items():
+        typer.echo(f"  {key}: {n}")
+
+
+@app.command()
 def demo(
     port: int = typer.Option(8000, help="Port to serve on."),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),

@@ -88,3 +88,18 @@ def test_unknown_crossing_point_and_future_time(ees_engine):
         run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(bcp="XX-NOPE")))
     with pytest.raises(service.FutureTime):
         run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(at=START + timedelta(hours=2))))
+
+
+def test_stored_answers_expire_after_the_replay_window(ees_engine):
+    from smartborders.ees.purge import REPLAY_ANSWERS, purge
+
+    c, t = clock(), Traveller("USA")
+    cmd = t.entry()
+    run(ees_engine, c, lambda ctx: service.record_entry(ctx, cmd))
+    c.advance(service.REPLAY_WINDOW - timedelta(hours=1))
+    assert run(ees_engine, c, lambda ctx: purge(ctx)).detail[REPLAY_ANSWERS] == 0
+    assert run(ees_engine, c, lambda ctx: service.record_entry(ctx, cmd)).entry_date == date(2026, 4, 10)
+    c.advance(timedelta(hours=2))
+    assert run(ees_engine, c, lambda ctx: purge(ctx)).detail[REPLAY_ANSWERS] == 1
+    with pytest.raises(service.AlreadyInside):  # no stored answer any more: a late replay is a new request
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, cmd.model_copy(update={"at": None})))

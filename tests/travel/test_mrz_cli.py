@@ -51,6 +51,6 @@ def test_unreadable_input_exits_non_zero():
 
 
 def test_demo_tour_runs():
-    proc = run_cli("demo")
+    proc = run_cli("demo", "--tour")
     assert proc.returncode == 0, proc.stderr
     assert "90/180" in proc.stdout and "OESTERGAARD" in proc.stdout

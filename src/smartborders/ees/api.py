@@ -104,6 +104,27 @@ def sweep(request: Request, full: bool = False) -> S.SweepResultOut:
     return _run(request, lambda ctx: service.sweep_overstays(ctx, full=full))
 
 
+# ---- retention (Art. 34-35) ----------------------------------------------------------------------
+
+
+@router.post("/retention/purges", tags=["retention"], responses=PROBLEMS)
+def purge(request: Request, dry_run: bool = False, as_of: date | None = None) -> S.PurgeResultOut:
+    """Art. 34: erase what the retention periods no longer allow to keep (a dry run only counts)."""
+    from smartborders.ees.purge import purge as run_purge
+
+    return _run(request, lambda ctx: run_purge(ctx, as_of=as_of, dry_run=dry_run))
+
+
+@router.delete("/files/{file_id}", tags=["retention"], responses=PROBLEMS)
+def erase_file(file_id: uuid.UUID, request: Request,
+               basis: Literal["nationality", "residence_permit", "residence_card", "long_stay_visa"]
+               ) -> S.PurgeResultOut:
+    """Art. 35: advance erasure when the person becomes an EU national or falls under Art. 2(3)."""
+    from smartborders.ees.purge import erase_file as run_erase
+
+    return _run(request, lambda ctx: run_erase(ctx, file_id, basis=basis))
+
+
 # ---- web service for travellers and carriers (Art. 13) --------------------------------------------
 
 

@@ -157,6 +157,11 @@ class EntryExitRecord(Base):
         Index("ix_ees_record_file_entry", "file_id", "entry_date"),
         Index("ix_ees_record_entry_date", "entry_date"),
         Index("ix_ees_record_exit_date", "exit_date"),
+        # The purge deletes travel documents: each delete checks the records that point at it.
+        Index("ix_ees_record_document", "document_id"),
+        # Art. 34(4): family members' records go a year after exit.
+        Index("ix_ees_record_family_exit", "exit_date",
+              postgresql_where=text("family_member"), sqlite_where=text("family_member")),
         # The sweep's working set: open records by the end of their authorised stay (Art. 12).
         Index(
             "ix_ees_record_open_until", "authorised_until",

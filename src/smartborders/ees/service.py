@@ -40,6 +40,9 @@ from smartborders.travel.stay import Mode, Stay, StayAssessment, StayBasis, Stay
 # A crossing may be recorded a little after it happened, never before: clocks at crossing points drift.
 CLOCK_SKEW = timedelta(minutes=5)
 BIOMETRIC_REFUSAL_REASONS = frozenset("BDH")  # EES Art. 18(2)
+# How long the first answer to a write is kept for replays: a crossing point's fall-back queue
+# (Art. 21) uploads within days; past this window the stored answer, which holds personal data, goes.
+REPLAY_WINDOW = timedelta(days=30)
 
 
 # ---- problems ------------------------------------------------------------------------------------
