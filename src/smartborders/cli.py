@@ -289,6 +289,38 @@ def overstays(
 
 
 @app.command()
+def generate(
+    travellers: int = typer.Option(10_000, min=1, help="Synthetic travellers (third-country nationals)."),
+    days: int = typer.Option(30, min=1, max=3650, help="Days of traffic before --end."),
+    end: str = typer.Option(None, "--end", help="The day the traffic leads up to (YYYY-MM-DD); default today."),
+    seed: int = typer.Option(2026, help="Same seed, same data."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Load a synthetic population and its border traffic into the database (never real people)."""
+    from smartborders.core.clock import SystemClock, today
+    from smartborders.sim import generate as run_generate
+
+    engine = _engine()
+    _require_schema(engine)
+    try:
+        last = parse_iso_date(end, "--end") if end else today(SystemClock())
+    except Problem as exc:
+        _fail(exc.detail)
+    try:
+        counts = run_generate(engine, travellers=travellers, days=days, end=last, seed=seed, progress=not as_json)
+    except Problem as exc:
+        _fail(exc.detail)
+    except Exception as exc:  # noqa: BLE001 - e.g. the same seed loaded twice: nothing was written
+        _fail(f"nothing was loaded: {type(exc).__name__}: {str(exc).splitlines()[0]}", 1)
+    if as_json:
+        _emit({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in counts.items()}, pretty=False)
+        return
+    typer.echo(f"loaded {counts['files']} files, {counts['records']} entry/exit records "
+               f"({counts['open_records']} open, {counts['overstays']} overstays), {counts['refusals']} refusals "
+               f"in {counts['seconds_load']:.1f} s")
+
+
+@app.command()
 def purge(
     dry_run: bool = typer.Option(False, "--dry-run", help="Count what is due; erase nothing."),
     as_of: str = typer.Option(None, "--as-of", help="The day to purge for (YYYY-MM-DD); default today."),

@@ -213,3 +213,18 @@ def test_first_overstay_day_of_every_stay():
         (d("01.04.2025"), 10),  # 01.01-31.03 is 90 days; 01.04 is the 91st
         (d("01.05.2025"), 5),
     ]
+
+
+def test_multiple_entry_visa_counts_its_duration_in_any_180_days():
+    # A 5-year multiple-entry visa for 90 days: after 90 days used long ago, a new stay is fine.
+    mev = Visa("MEV000001", d("01.01.2025"), d("31.12.2029"), duration_days=90, entries=None)
+    history = [Stay(d("01.01.2025"), d("31.03.2025"), visa="MEV000001")]
+    result = assess(history, d("01.01.2026"), "plan", visa=mev)
+    assert result.max_stay_days == 90 and result.limited_by == "rule"
+    # A multiple-entry visa for 30 days in any 180: its duration rolls like the rule.
+    short = Visa("MEV000002", d("01.01.2025"), d("31.12.2029"), duration_days=30, entries=None)
+    stays_30 = [Stay(d("01.03.2025"), d("20.03.2025"), visa="MEV000002")]  # 20 days used
+    capped = assess(stays_30, d("01.04.2025"), "plan", visa=short)
+    assert capped.max_stay_days == 10 and capped.limited_by == "visa_duration"
+    later = assess(stays_30, d("01.09.2025"), "plan", visa=short)  # the March days rolled off
+    assert later.max_stay_days == 30

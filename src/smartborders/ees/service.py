@@ -539,8 +539,8 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
         raise InvalidInput(f"the visa has limited territorial validity ({', '.join(cmd.visa.ltv_states)}) and does "
                            f"not cover {bcp.state} (refusal reason C)", refusal_reason="C")
     for r in f.records:
-        if r.exit_date is not None and r.exit_date > on:
-            raise Conflict(f"a recorded exit on {r.exit_date} lies after this entry on {on}")
+        if r.exit_at is not None and r.exit_at > at:
+            raise Conflict(f"a recorded exit at {r.exit_at.isoformat()} lies after this entry at {at.isoformat()}")
 
     visa = _visa(cmd.visa)
     a = _assess(_stays(f.records, on, cmd.stamped_stays), on, Mode.PLAN, visa, cmd.family_member)
@@ -730,8 +730,8 @@ def _amend(ctx: Context, record_id: uuid.UUID, cmd: S.AmendmentCommand) -> S.Ame
 
 def _reflag(ctx: Context, rec: EntryExitRecord) -> None:
     """After a change to the authorised stay, the overstay flag says what the data now show (Art. 35(2))."""
-    today = sweep_day(ctx)
-    end = rec.exit_date if rec.exit_date is not None else today - timedelta(days=1)
+    # As the sweep: an open record is over on the first day after its authorised stay (Art. 12(1)).
+    end = rec.exit_date if rec.exit_date is not None else sweep_day(ctx)
     over = rec.authorised_until is not None and end > rec.authorised_until
     if over and not rec.overstay:
         rec.overstay, rec.overstay_flagged_at = True, ctx.now()

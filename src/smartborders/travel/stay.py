@@ -313,12 +313,13 @@ def assess(
     )
 
 
-def _max_stay(mask: int, base: int, start: int) -> int:
-    """Days of continuous stay possible from `start` (counting it) before some day exceeds 90."""
-    cont = mask | (_CONTINUATION << (start - base))
+def _max_stay(mask: int, base: int, start: int, limit: int = MAX_DAYS) -> int:
+    """Days of continuous stay possible from `start` (counting it) before some day's 180-day window
+    holds more than `limit` days (90: SBC Art. 6(1); less for a visa's shorter duration of stay)."""
+    cont = mask | ((_CONTINUATION if limit == MAX_DAYS else (1 << limit) - 1) << (start - base))
     lo = start - WINDOW_DAYS + 1 - base
     return bisect_right(
-        range(MAX_DAYS), MAX_DAYS, key=lambda j: ((cont >> (lo + j)) & _WINDOW_MASK).bit_count()
+        range(limit), limit, key=lambda j: ((cont >> (lo + j)) & _WINDOW_MASK).bit_count()
     )
 
 
@@ -396,19 +397,30 @@ def _prepare(
 def _assess_visa(
     visa: Visa, prepared: list[tuple[int, int, bool, str | None, int]], D: int, mode: Mode
 ) -> VisaAssessment:
-    """Spec §3.4: the visa caps the rule by its validity, its duration of stay and its entries."""
+    """Spec §3.4: the visa caps the rule by its validity, its duration of stay and its entries.
+
+    On a single- or double-entry visa the duration of stay is a total over the visa's validity. On a
+    multiple-entry visa it counts "in any 180-day period" like the rule itself (Visa Code Annex VII
+    point 4; spec §3.4), so it caps only when shorter than 90 days, rolling the same way."""
     mine = [(r[0], r[1]) for r in prepared if r[3] == visa.sticker]
     entries_used = len(mine)
     used_up = visa.entries is not None and entries_used >= visa.entries
+    base = min(mine[0][0], D) - WINDOW_DAYS if mine else D - WINDOW_DAYS
     vmask = 0
     for s, e in mine:
         e = min(e, D - 1)
         if e >= s:
-            vmask |= ((1 << (e - s + 1)) - 1) << (s - mine[0][0])
-    days_used = vmask.bit_count()
-    remaining = max(0, visa.duration_days - days_used)
+            vmask |= ((1 << (e - s + 1)) - 1) << (s - base)
     valid = visa.valid_from.toordinal() <= D <= visa.valid_until.toordinal()
-    allowed = min(remaining, visa.valid_until.toordinal() - D + 1) if valid else 0
+    if visa.entries is None:
+        days_used = ((vmask >> (D - WINDOW_DAYS + 1 - base)) & _WINDOW_MASK).bit_count()
+        remaining = max(0, visa.duration_days - days_used)
+        by_duration = _max_stay(vmask, base, D, visa.duration_days)
+    else:
+        days_used = vmask.bit_count()
+        remaining = max(0, visa.duration_days - days_used)
+        by_duration = remaining
+    allowed = min(by_duration, visa.valid_until.toordinal() - D + 1) if valid else 0
     if mode is Mode.PLAN and used_up:
         allowed = 0
     return VisaAssessment(

@@ -1,0 +1,150 @@
+"""Border checks over HTTP under load: `python -m bench.ees_http --help`.
+
+Starts `smartborders serve` in its own process(es) on a loopback port over the given database, then
+runs N concurrent clients (asyncio + httpx, keep-alive) for a fixed time. Each client takes a
+traveller who is outside and records an entry (document search + stay calculation + record, one
+request), or takes one who is inside and records the exit. Prints latency percentiles and the rate
+of durably recorded crossings. Bounded: stops after --seconds, talks only to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from smartborders.core.db import make_engine, unit_of_work
+from smartborders.ees.models import EntryExitRecord, IndividualFile, TravelDocument
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def travellers(url: str, limit: int) -> tuple[list[dict], list[dict]]:
+    """Documents of travellers outside and inside, read straight from the database."""
+    engine = make_engine(url)
+    with unit_of_work(engine, readonly=True) as s:
+        open_files = select(EntryExitRecord.file_id).where(EntryExitRecord.exit_at.is_(None))
+        inside = s.execute(
+            select(TravelDocument.document_type, TravelDocument.number, TravelDocument.issuing_state)
+            .where(TravelDocument.file_id.in_(open_files)).limit(limit)
+        ).all()
+        outside = s.execute(
+            select(TravelDocument.document_type, TravelDocument.number, TravelDocument.issuing_state)
+            .join(IndividualFile, IndividualFile.id == TravelDocument.file_id)
+            .where(TravelDocument.file_id.not_in(open_files), IndividualFile.visa_required.is_(False))
+            .limit(limit)
+        ).all()
+    engine.dispose()
+    as_doc = lambda r: {"document_type": r[0], "number": r[1], "issuing_state": r[2]}  # noqa: E731
+    return [as_doc(r) for r in outside], [as_doc(r) for r in inside]
+
+
+async def client(http: httpx.AsyncClient, outside: list[dict], inside: list[dict], stop: float,
+                 lat: dict[str, list[float]], errors: list[str], rng: random.Random) -> None:
+    while time.monotonic() < stop:
+        go_in = bool(outside) and (not inside or rng.random() < 0.5)
+        pool = outside if go_in else inside
+        if not pool:
+            return
+        doc = pool.pop(rng.randrange(len(pool)))
+        kind = "entry" if go_in else "exit"
+        body = {"client_id": uuid.uuid4().hex, "bcp": "NL-AMS", "authority": "BENCH", "document": doc}
+        t0 = time.perf_counter()
+        r = await http.post(f"/api/v1/border/{'entries' if go_in else 'exits'}", json=body)
+        lat[kind].append(time.perf_counter() - t0)
+        if r.status_code == 201:
+            (inside if go_in else outside).append(doc)
+        elif r.status_code != 409:  # 409: no stay left / already inside — an answer, not a failure
+            errors.append(f"{r.status_code} {r.text[:200]}")
+
+
+async def drive(base: str, clients: int, seconds: float, outside: list[dict], inside: list[dict]) -> dict:
+    lat: dict[str, list[float]] = {"entry": [], "exit": []}
+    errors: list[str] = []
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+        start = time.monotonic()
+        rng = random.Random(7)
+        await asyncio.gather(*(client(http, outside, inside, start + seconds, lat, errors, rng)
+                               for _ in range(clients)))
+        elapsed = time.monotonic() - start
+    return {"lat": lat, "errors": errors, "elapsed": elapsed}
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def run(url: str, clients: int, seconds: float, workers: int, pool: int = 200_000) -> list[tuple[str, str, str, str]]:
+    outside, inside = travellers(url, pool)
+    port = free_port()
+    env = dict(os.environ, SMARTBORDERS_DATABASE_URL=url, SMARTBORDERS_LOG_LEVEL="WARNING")
+    exe = Path(sys.executable).with_name("smartborders")
+    server = subprocess.Popen([str(exe), "serve", "--port", str(port), "--workers", str(workers)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit(f"server did not start: {server.stderr.read().decode()[-2000:] if server.stderr else ''}")
+            time.sleep(0.2)
+        asyncio.run(drive(base, clients, min(3.0, seconds), outside, inside))  # warm-up
+        res = asyncio.run(drive(base, clients, seconds, outside, inside))
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    lat, n = res["lat"], len(res["lat"]["entry"]) + len(res["lat"]["exit"])
+    engine = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    rate = n / res["elapsed"]
+    rows = [
+        (f"border check + record entry over HTTP, {engine}, {clients} clients",
+         f"p50 {pct(lat['entry'], 50) * 1e3:.1f} ms, p95 {pct(lat['entry'], 95) * 1e3:.1f} ms "
+         f"({len(lat['entry'])} entries)", "p95 ≤ 50 ms", f"{workers} server process(es)"),
+        (f"record exit over HTTP, {engine}", f"p50 {pct(lat['exit'], 50) * 1e3:.1f} ms, p95 "
+         f"{pct(lat['exit'], 95) * 1e3:.1f} ms ({len(lat['exit'])} exits)", "-", ""),
+        (f"crossings recorded durably, {engine}", f"{rate:.0f} /s over {res['elapsed']:.0f} s, "
+         f"{len(res['errors'])} errors", "≥ 300 /s", res["errors"][0][:80] if res["errors"] else ""),
+    ]
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.ees_http")
+    p.add_argument("--url", required=True, help="database URL (already migrated and loaded)")
+    p.add_argument("--clients", type=int, default=32)
+    p.add_argument("--seconds", type=float, default=20)
+    p.add_argument("--workers", type=int, default=2)
+    a = p.parse_args()
+    for row in run(a.url, a.clients, a.seconds, a.workers):
+        print(" | ".join(row))
+
+
+if __name__ == "__main__":
+    main()
