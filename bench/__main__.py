@@ -162,13 +162,30 @@ def main() -> None:
     parser.add_argument("--histories", type=int, default=1000, help="10-stay histories timed one by one")
     parser.add_argument("--naive-sample", type=int, default=20_000, help="travellers run through the naive model")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--ees", action="store_true",
+                        help="also the EES: synthetic load rates, and border checks over HTTP under load")
+    parser.add_argument("--ees-travellers", type=int, default=350_000, help="travellers for the load rates")
+    parser.add_argument("--http-url", default=None,
+                        help="an already loaded database for the HTTP run (else one is built and dropped)")
+    parser.add_argument("--http-travellers", type=int, default=100_000,
+                        help="travellers (x ~3.6 records each) in the database built for the HTTP run")
+    parser.add_argument("--http-seconds", type=float, default=20)
     args = parser.parse_args()
     if args.quick:
         args.travellers, args.histories, args.naive_sample = 100_000, 100, 2_000
+        args.ees_travellers, args.http_travellers, args.http_seconds = 20_000, 5_000, 5
 
     rows = bench_check(args.histories)
     rows += bench_sweep(args.travellers, args.stays_per_traveller, args.naive_sample)
     rows += bench_cli(5)
+    if args.ees:
+        from bench import ees_http, ees_load
+
+        rows += ees_load.rows(travellers=args.ees_travellers, days=365)
+        if args.http_url:
+            rows += ees_http.run(args.http_url, 32, args.http_seconds, workers=2)
+        else:
+            rows += ees_http.with_fresh_databases(args.http_travellers, args.http_seconds)
 
     print(f"\nsmartborders bench — {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
           f"numpy {np.__version__} · {time.strftime('%Y-%m-%d %H:%M')}\n")

@@ -135,6 +135,49 @@ def run(url: str, clients: int, seconds: float, workers: int, pool: int = 200_00
     return rows
 
 
+def with_fresh_databases(travellers: int, seconds: float) -> list[tuple[str, str, str, str]]:
+    """Build a PostgreSQL and a SQLite database with synthetic travellers, run the load on each, drop them."""
+    import tempfile
+    from datetime import date
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from smartborders.core.migrate import upgrade
+    from smartborders.sim import generate
+
+    admin_url = os.environ.get("SMARTBORDERS_TEST_DATABASE_URL",
+                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    rows: list[tuple[str, str, str, str]] = []
+    name = f"sb_bench_http_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        engine = make_engine(url)
+        upgrade(engine)
+        counts = generate(engine, travellers=travellers, days=1300, end=date.today(), seed=5)
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+        engine.dispose()
+        rows += [(r[0] + f" ({counts['files']:,} files, {counts['records']:,} records)", *r[1:])
+                 for r in run(url, 32, seconds, workers=2)]
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        engine = make_engine(url)
+        upgrade(engine)
+        counts = generate(engine, travellers=travellers, days=1300, end=date.today(), seed=5)
+        engine.dispose()
+        rows += [(r[0] + f" ({counts['files']:,} files, {counts['records']:,} records)", *r[1:])
+                 for r in run(url, 32, seconds, workers=1)]
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.ees_http")
     p.add_argument("--url", required=True, help="database URL (already migrated and loaded)")

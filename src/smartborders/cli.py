@@ -243,8 +243,9 @@ def serve(
     if workers > 1:
         if engine.dialect.name == "sqlite":
             _fail("several workers need PostgreSQL: SQLite serialises writers in one process", 2)
-        uvicorn.run("smartborders.api.factory:app", host=host, port=port, workers=workers, factory=False,
-                    log_level="warning")
+        from smartborders.api.workers import serve_workers
+
+        serve_workers(host, port, workers)
         return
     from smartborders.api.app import create_app
 

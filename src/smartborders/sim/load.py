@@ -385,6 +385,11 @@ def load(engine: Engine, population: Population, traffic: Traffic, *, progress: 
                 f.cancel()
             if form.name == "sqlite":
                 conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+    # Fresh statistics, committed: without them PostgreSQL guessed 42,000 records per file and chose a
+    # parallel scan with JIT for a border check's lookup (25 ms instead of 0.2 ms, measured).
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
     seconds = time.perf_counter() - t0
     return {**counts, "seconds": round(seconds, 3), "foreign_keys": checks}
 
