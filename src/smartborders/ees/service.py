@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -159,8 +160,28 @@ def _idempotent(ctx: Context, operation: str, command: Any, result_type: type[T]
     return result
 
 
-def _crossing_point(ctx: Context, code: str) -> CrossingPoint:
-    bcp = ctx.session.get(CrossingPoint, code)
+@dataclass(frozen=True)
+class _Bcp:
+    code: str
+    state: str
+    timezone: str
+
+
+# Crossing points change by configuration, not by traffic: read them once a minute per database
+# instead of once per crossing (one round trip less on every border check).
+_BCP_TTL = 60.0
+_bcp_cache: dict[str, tuple[float, dict[str, _Bcp]]] = {}
+
+
+def _crossing_point(ctx: Context, code: str) -> _Bcp:
+    key = ctx.session.get_bind().url.render_as_string(hide_password=True)
+    now = time.monotonic()
+    hit = _bcp_cache.get(key)
+    if hit is None or now - hit[0] > _BCP_TTL or code not in hit[1]:
+        rows = ctx.session.execute(select(CrossingPoint.code, CrossingPoint.state, CrossingPoint.timezone)).all()
+        hit = (now, {r.code: _Bcp(r.code, r.state, r.timezone) for r in rows})
+        _bcp_cache[key] = hit
+    bcp = hit[1].get(code)
     if bcp is None:
         raise UnknownCrossingPoint(f"no border crossing point {code!r}", bcp=code)
     return bcp
@@ -557,7 +578,6 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
     if not created and f.fingerprint_status == "temporarily_impossible" and cmd.biometrics is not None \
             and cmd.biometrics.fingerprint_exemption == "physically_impossible":
         f.fingerprint_status, f.fingerprint_exemption = "not_applicable", "physically_impossible"
-    f.updated_at = at
     # Art. 16(2)(d): the end of the maximum stay, counted from this entry.
     latest = a.latest_exit if a.rule_applies else None
     rec = EntryExitRecord(
@@ -588,6 +608,10 @@ def _visa_columns(v: S.VisaIn | None) -> dict[str, Any]:
 
 def _update_identity(f: IndividualFile, ident: S.IdentityIn) -> None:
     """Art. 14(1): the file is updated where necessary (names as on the newest document)."""
+    if (ident.surname, ident.given_names, ident.sex, ident.nationality) == (f.surname, f.given_names, f.sex,
+                                                                           f.nationality) \
+            and not set(ident.other_nationalities) - set(f.other_nationalities.split()):
+        return
     f.surname, f.given_names, f.sex = ident.surname, ident.given_names, ident.sex
     if f.birth_date is None:
         f.birth_date = ident.birth_date
@@ -632,7 +656,6 @@ def _record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
     days_over = (on - rec.authorised_until).days if rec.authorised_until and on > rec.authorised_until else 0
     if days_over and not rec.overstay:
         rec.overstay, rec.overstay_flagged_at = True, at  # Art. 12(1): the maximum stay was exceeded
-    f.updated_at = at
     ctx.session.flush()
     stay_days = (on - rec.entry_date).days + 1
     text = (f"Stay {rec.entry_date} – {on}: {stay_days} day(s); authorised until {rec.authorised_until}. "
