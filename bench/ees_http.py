@@ -40,9 +40,12 @@ def travellers(url: str, limit: int) -> tuple[list[dict], list[dict]]:
     engine = make_engine(url)
     with unit_of_work(engine, readonly=True) as s:
         open_files = select(EntryExitRecord.file_id).where(EntryExitRecord.exit_at.is_(None))
+        # Visa-exempt travellers only: the clients carry no visa data.
         inside = s.execute(
             select(TravelDocument.document_type, TravelDocument.number, TravelDocument.issuing_state)
-            .where(TravelDocument.file_id.in_(open_files)).limit(limit)
+            .join(IndividualFile, IndividualFile.id == TravelDocument.file_id)
+            .where(TravelDocument.file_id.in_(open_files), IndividualFile.visa_required.is_(False))
+            .limit(limit)
         ).all()
         outside = s.execute(
             select(TravelDocument.document_type, TravelDocument.number, TravelDocument.issuing_state)
