@@ -80,6 +80,10 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):  # type: ignore[no-untyped-def]
+        if exc.status_code == 400:
+            # A body that is not JSON (or not UTF-8) is bad input like any other: 422, documented.
+            return problem_response(422, "invalid-input", "The input is not valid",
+                                    f"the request body cannot be read: {exc.detail}", request.url.path)
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         return problem_response(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path)
 

@@ -91,7 +91,7 @@ def overstayers(
     request: Request,
     include_exited: bool = False,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
 ) -> list[S.OverstayerOut]:
     """Art. 12(3): the identified overstayers, for the competent national authorities."""
     return _run(request, lambda ctx: service.overstayers(ctx, include_exited=include_exited, limit=limit,
