@@ -115,6 +115,7 @@ class Context:
 
     session: Session
     clock: Clock
+    found_document: TravelDocument | None = None  # the row a file was found by, for `_add_document`
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -219,15 +220,24 @@ def _normalise_number(number: str) -> str:
 
 def find_by_document(session: Session, doc: S.DocumentIn, *, lock: bool = False) -> IndividualFile | None:
     """Art. 23(2): the file that holds this travel document."""
+    return _file_and_document(session, doc, lock=lock)[0]
+
+
+def _file_and_document(session: Session, doc: S.DocumentIn, *, lock: bool = False
+                       ) -> tuple[IndividualFile | None, TravelDocument | None]:
+    """The file and the document row in one query, the file's records in a second: a border check
+    reads nothing else of the file (one round trip less than loading the collections lazily)."""
     stmt = (
-        select(IndividualFile)
+        select(IndividualFile, TravelDocument)
         .join(TravelDocument, TravelDocument.file_id == IndividualFile.id)
         .where(TravelDocument.number == _normalise_number(doc.number),
                TravelDocument.issuing_state == doc.issuing_state)
+        .options(selectinload(IndividualFile.records))
     )
     if lock:
         stmt = stmt.with_for_update(of=IndividualFile)
-    return session.scalars(stmt).first()
+    row = session.execute(stmt).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def find_by_identity(session: Session, ident: S.IdentityIn) -> IndividualFile | None:
@@ -247,7 +257,7 @@ def find_by_identity(session: Session, ident: S.IdentityIn) -> IndividualFile | 
 
 def _find_file(ctx: Context, doc: S.DocumentIn, ident: S.IdentityIn | None, *, lock: bool = False
                ) -> tuple[IndividualFile | None, str | None]:
-    f = find_by_document(ctx.session, doc, lock=lock)
+    f, row = _file_and_document(ctx.session, doc, lock=lock)
     if f is not None:
         if ident is not None and (ident.birth_date, ident.nationality) != (f.birth_date, f.nationality) \
                 and ident.nationality not in f.other_nationalities.split():
@@ -255,6 +265,7 @@ def _find_file(ctx: Context, doc: S.DocumentIn, ident: S.IdentityIn | None, *, l
                 "the travel document is on a file whose date of birth and nationality differ from the identity given",
                 file_id=str(f.id),
             )
+        ctx.found_document = row
         return f, "document"
     if ident is not None:
         f = find_by_identity(ctx.session, ident)
@@ -344,9 +355,15 @@ def _create_file(ctx: Context, ident: S.IdentityIn | None, doc: S.DocumentIn, au
     return f
 
 
-def _add_document(f: IndividualFile, doc: S.DocumentIn, at: datetime) -> TravelDocument:
+def _add_document(f: IndividualFile, doc: S.DocumentIn, at: datetime, known: TravelDocument | None = None
+                  ) -> TravelDocument:
     """Art. 14: travel documents used lawfully are added to the same file."""
     number = _normalise_number(doc.number)
+    if known is not None and known.file_id == f.id and known.number == number \
+            and known.issuing_state == doc.issuing_state:
+        if doc.expiry_date is not None and known.expiry_date != doc.expiry_date:
+            known.expiry_date = doc.expiry_date
+        return known
     for d in f.documents:
         if d.number == number and d.issuing_state == doc.issuing_state:
             if doc.expiry_date is not None:
@@ -570,7 +587,7 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
         raise NoAuthorisedStay(a.explanation().replace("\n", " "), refusal_reason=reason,
                                stay=stay_out(a).model_dump(mode="json"))
 
-    doc = _add_document(f, doc_in, at)
+    doc = _add_document(f, doc_in, at, ctx.found_document)
     if ident is not None and not created:
         _update_identity(f, ident)
     f.nfp = f.nfp or cmd.nfp
@@ -652,7 +669,7 @@ def _record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
     rec.exit_client_id, rec.exit_at, rec.exit_date = cmd.client_id, at, on
     rec.exit_bcp, rec.exit_authority = bcp.code, cmd.authority
     rec.fallback = rec.fallback or cmd.fallback
-    _add_document(f, doc_in, at)
+    _add_document(f, doc_in, at, ctx.found_document)
     days_over = (on - rec.authorised_until).days if rec.authorised_until and on > rec.authorised_until else 0
     if days_over and not rec.overstay:
         rec.overstay, rec.overstay_flagged_at = True, at  # Art. 12(1): the maximum stay was exceeded
