@@ -10,6 +10,7 @@ from typing import Annotated, Literal, TypeVar
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel
 
+from smartborders.api.app import run_use_case
 from smartborders.core.errors import InvalidInput
 from smartborders.ees import schemas as S
 from smartborders.ees import service
@@ -25,133 +26,137 @@ PROBLEMS = {
 }
 
 
-def _run(request: Request, use_case: Callable[[Context], T], *, readonly: bool = False) -> T:
-    state = request.app.state.sb
-    return service.run(state.engine, state.clock, use_case, readonly=readonly)
+async def _run(request: Request, use_case: Callable[[Context], T], *, readonly: bool = False) -> T:
+    return await run_use_case(request, use_case, readonly=readonly)
+
+
+async def _border(request: Request, use_case: Callable[[Context], T], *, readonly: bool = False) -> T:
+    """The border path: crossing points and travellers wait on it."""
+    return await run_use_case(request, use_case, readonly=readonly, border=True)
 
 
 # ---- border authorities (Art. 14, 23) ------------------------------------------------------------
 
 
 @router.post("/border/checks", tags=["border"], responses=PROBLEMS)
-def border_check(body: S.BorderCheckRequest, request: Request) -> S.BorderCheckResult:
+async def border_check(body: S.BorderCheckRequest, request: Request) -> S.BorderCheckResult:
     """Before recording a crossing: the file, the open record, the authorised stay and what to act on."""
-    return _run(request, lambda ctx: service.border_check(ctx, body), readonly=True)
+    return await _border(request, lambda ctx: service.border_check(ctx, body), readonly=True)
 
 
 @router.post("/border/searches", tags=["border"], responses=PROBLEMS)
-def search(body: S.SearchRequest, request: Request) -> S.SearchResult:
+async def search(body: S.SearchRequest, request: Request) -> S.SearchResult:
     """Art. 23(2): find the individual file by travel document, or by identity."""
-    return _run(request, lambda ctx: service.search(ctx, body), readonly=True)
+    return await _border(request, lambda ctx: service.search(ctx, body), readonly=True)
 
 
 @router.post("/border/entries", tags=["border"], status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
-def record_entry(body: S.EntryCommand, request: Request) -> S.EntryResult:
+async def record_entry(body: S.EntryCommand, request: Request) -> S.EntryResult:
     """Record an entry (Art. 14, 16(2)); answers the maximum authorised stay (Art. 11(2)(a)).
     Idempotent by `client_id`."""
-    return _run(request, lambda ctx: service.record_entry(ctx, body))
+    return await _border(request, lambda ctx: service.record_entry(ctx, body))
 
 
 @router.post("/border/exits", tags=["border"], status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
-def record_exit(body: S.ExitCommand, request: Request) -> S.ExitResult:
+async def record_exit(body: S.ExitCommand, request: Request) -> S.ExitResult:
     """Record an exit (Art. 16(3)); answers any overstay (Art. 11(2)(c)). Idempotent by `client_id`."""
-    return _run(request, lambda ctx: service.record_exit(ctx, body))
+    return await _border(request, lambda ctx: service.record_exit(ctx, body))
 
 
 @router.post("/border/refusals", tags=["border"], status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
-def record_refusal(body: S.RefusalCommand, request: Request) -> S.RefusalResult:
+async def record_refusal(body: S.RefusalCommand, request: Request) -> S.RefusalResult:
     """Record a refusal of entry with its Annex V Part B reasons (Art. 18). Idempotent by `client_id`."""
-    return _run(request, lambda ctx: service.record_refusal(ctx, body))
+    return await _border(request, lambda ctx: service.record_refusal(ctx, body))
 
 
 @router.get("/files/{file_id}", tags=["border"], responses=PROBLEMS)
-def get_file(file_id: uuid.UUID, request: Request) -> S.FileOut:
+async def get_file(file_id: uuid.UUID, request: Request) -> S.FileOut:
     """One individual file with its documents, entry/exit records and refusal records."""
-    return _run(request, lambda ctx: service.get_file(ctx, file_id), readonly=True)
+    return await _border(request, lambda ctx: service.get_file(ctx, file_id), readonly=True)
 
 
 @router.post("/records/{record_id}/amendments", tags=["border"], status_code=status.HTTP_201_CREATED,
              responses=PROBLEMS)
-def amend(record_id: uuid.UUID, body: S.AmendmentCommand, request: Request) -> S.AmendmentResult:
+async def amend(record_id: uuid.UUID, body: S.AmendmentCommand, request: Request) -> S.AmendmentResult:
     """Art. 19: revocation, annulment or extension of the authorised stay or visa."""
-    return _run(request, lambda ctx: service.amend_record(ctx, record_id, body))
+    return await _run(request, lambda ctx: service.amend_record(ctx, record_id, body))
 
 
 @router.post("/rebuttals", tags=["immigration"], status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
-def rebut(body: S.RebuttalCommand, request: Request) -> S.RebuttalResult:
+async def rebut(body: S.RebuttalCommand, request: Request) -> S.RebuttalResult:
     """Art. 20: the presumption of overstay is rebutted; complete the records or erase the file."""
-    return _run(request, lambda ctx: service.rebut_presumption(ctx, body))
+    return await _run(request, lambda ctx: service.rebut_presumption(ctx, body))
 
 
 # ---- overstays (Art. 12) -------------------------------------------------------------------------
 
 
 @router.get("/overstayers", tags=["overstays"], responses=PROBLEMS)
-def overstayers(
+async def overstayers(
     request: Request,
     include_exited: bool = False,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
 ) -> list[S.OverstayerOut]:
     """Art. 12(3): the identified overstayers, for the competent national authorities."""
-    return _run(request, lambda ctx: service.overstayers(ctx, include_exited=include_exited, limit=limit,
+    return await _run(request, lambda ctx: service.overstayers(ctx, include_exited=include_exited, limit=limit,
                                                          offset=offset), readonly=True)
 
 
 @router.post("/overstays/sweeps", tags=["overstays"], responses=PROBLEMS)
-def sweep(request: Request, full: bool = False) -> S.SweepResultOut:
+async def sweep(request: Request, full: bool = False) -> S.SweepResultOut:
     """Art. 12(1): flag the records whose authorised stay ended without an exit (incremental)."""
-    return _run(request, lambda ctx: service.sweep_overstays(ctx, full=full))
+    return await _run(request, lambda ctx: service.sweep_overstays(ctx, full=full))
 
 
 # ---- retention (Art. 34-35) ----------------------------------------------------------------------
 
 
 @router.post("/retention/purges", tags=["retention"], responses=PROBLEMS)
-def purge(request: Request, dry_run: bool = False, as_of: date | None = None) -> S.PurgeResultOut:
+async def purge(request: Request, dry_run: bool = False, as_of: date | None = None) -> S.PurgeResultOut:
     """Art. 34: erase what the retention periods no longer allow to keep (a dry run only counts)."""
     from smartborders.ees.purge import purge as run_purge
 
-    return _run(request, lambda ctx: run_purge(ctx, as_of=as_of, dry_run=dry_run))
+    return await _run(request, lambda ctx: run_purge(ctx, as_of=as_of, dry_run=dry_run))
 
 
 @router.delete("/files/{file_id}", tags=["retention"], responses=PROBLEMS)
-def erase_file(file_id: uuid.UUID, request: Request,
+async def erase_file(file_id: uuid.UUID, request: Request,
                basis: Literal["nationality", "residence_permit", "residence_card", "long_stay_visa"]
                ) -> S.PurgeResultOut:
     """Art. 35: advance erasure when the person becomes an EU national or falls under Art. 2(3)."""
     from smartborders.ees.purge import erase_file as run_erase
 
-    return _run(request, lambda ctx: run_erase(ctx, file_id, basis=basis))
+    return await _run(request, lambda ctx: run_erase(ctx, file_id, basis=basis))
 
 
 # ---- web service for travellers and carriers (Art. 13) --------------------------------------------
 
 
 @router.post("/traveller/stay-queries", tags=["traveller"], responses=PROBLEMS)
-def traveller_query(body: S.TravellerQuery, request: Request) -> S.WebServiceAnswer:
+async def traveller_query(body: S.TravellerQuery, request: Request) -> S.WebServiceAnswer:
     """Art. 13(1): OK / NOT OK for intended dates, and the remaining authorised stay."""
-    return _run(request, lambda ctx: service.traveller_query(ctx, body), readonly=True)
+    return await _border(request, lambda ctx: service.traveller_query(ctx, body), readonly=True)
 
 
 @router.post("/carrier/visa-checks", tags=["carrier"], responses=PROBLEMS)
-def carrier_query(body: S.CarrierQuery, request: Request) -> S.CarrierAnswer:
+async def carrier_query(body: S.CarrierQuery, request: Request) -> S.CarrierAnswer:
     """Art. 13(3): OK / NOT OK on whether a single- or double-entry visa's entries are used."""
-    return _run(request, lambda ctx: service.carrier_query(ctx, body), readonly=True)
+    return await _border(request, lambda ctx: service.carrier_query(ctx, body), readonly=True)
 
 
 # ---- statistics ------------------------------------------------------------------------------------
 
 
 @router.get("/statistics", tags=["analytics"], responses=PROBLEMS)
-def statistics(
+async def statistics(
     request: Request,
     date_from: date,
     date_to: date,
     group_by: Annotated[list[Literal["day", "bcp", "nationality"]], Query()] = [],  # noqa: B006
 ) -> S.StatisticsOut:
     """Crossings, refusals by reason and overstays, by day, crossing point and nationality."""
-    return _run(request, lambda ctx: service.statistics(ctx, date_from, date_to, list(group_by)), readonly=True)
+    return await _run(request, lambda ctx: service.statistics(ctx, date_from, date_to, list(group_by)), readonly=True)
 
 
 # ---- the calculator, as the `smartborders stay` contract ------------------------------------------
@@ -164,7 +169,7 @@ class CalculatorRequest(S.Strict):
 
 
 @router.post("/calculator", tags=["traveller"], responses=PROBLEMS)
-def calculator(body: CalculatorRequest) -> S.StayOut:
+async def calculator(body: CalculatorRequest) -> S.StayOut:
     """The 90/180 calculator on given stays (SBC Art. 6): the same answer as `smartborders stay`."""
     from smartborders.travel.stay import StayInputError, assess
 
