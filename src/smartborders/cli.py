@@ -102,7 +102,7 @@ def stay_request(payload: Any) -> dict[str, Any]:
             raise InvalidInput("visa: expected an object")
         keys = {"valid_from", "valid_until", "duration_days", "entries", "stays_on_visa"}
         if set(v) - keys or not {"valid_from", "valid_until", "duration_days"} <= set(v):
-            raise InvalidInput(f"visa: expected keys valid_from, valid_until, duration_days (entries, stays_on_visa)")
+            raise InvalidInput("visa: expected keys valid_from, valid_until, duration_days (entries, stays_on_visa)")
         if not isinstance(v["duration_days"], int) or isinstance(v["duration_days"], bool):
             raise InvalidInput("visa.duration_days: expected an integer")
         entries = v.get("entries")

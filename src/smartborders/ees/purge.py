@@ -30,7 +30,6 @@ from sqlalchemy import (
     select,
     union,
 )
-from sqlalchemy.orm import selectinload
 
 from smartborders.core.errors import InvalidInput, NotFound
 from smartborders.ees import schemas as S
@@ -44,7 +43,7 @@ from smartborders.ees.models import (
     RefusalRecord,
     TravelDocument,
 )
-from smartborders.ees.service import REPLAY_WINDOW, Context, sweep_day
+from smartborders.ees.service import REPLAY_WINDOW, Context, overstayer_out, records_with_files, sweep_day
 from smartborders.travel import retention
 from smartborders.travel.retention import Cutoffs, Rule
 
@@ -268,27 +267,11 @@ def due_for_notice(ctx: Context, as_of: date | None = None, *, since: date | Non
             REC.c.authorised_until > c.overstay_until, REC.c.authorised_until <= c.notice_until]
     if since is not None:
         cond.append(REC.c.authorised_until > Cutoffs.on(since).notice_until)
-    rows = ctx.session.execute(
-        select(EntryExitRecord, IndividualFile)
-        .join(IndividualFile, IndividualFile.id == EntryExitRecord.file_id)
-        .where(*cond)
-        .options(selectinload(IndividualFile.documents))
-        .order_by(EntryExitRecord.authorised_until, EntryExitRecord.id)
-        .limit(limit).offset(offset)
-    ).all()
-    out = []
-    for rec, f in rows:
-        until = rec.authorised_until
-        assert until is not None
-        out.append(ErasureNoticeOut(
-            file_id=str(f.id), record_id=str(rec.id), surname=f.surname, given_names=f.given_names,
-            birth_date=f.birth_date, nationality=f.nationality,
-            documents=[S.DocumentOut(document_type=d.document_type, number=d.number,
-                                     issuing_state=d.issuing_state, expiry_date=d.expiry_date)
-                       for d in f.documents],
-            entry_date=rec.entry_date, entry_bcp=rec.entry_bcp, authorised_until=until,
-            days_over=max(0, (day - until).days), flagged_at=rec.overstay_flagged_at, exited=False,
-            notice_date=retention.overstayer_notice_date(until),
-            erasure_date=retention.record_erasure_date(retention.RecordDates(rec.entry_date, None, until)),
-        ))
-    return out
+    return [
+        overstayer_out(
+            rec, f, day - rec.authorised_until, model=ErasureNoticeOut,
+            notice_date=retention.overstayer_notice_date(rec.authorised_until),
+            erasure_date=retention.record_erasure_date(retention.RecordDates(rec.entry_date, None, rec.authorised_until)),
+        )
+        for rec, f in records_with_files(ctx, cond, limit=limit, offset=offset)
+    ]

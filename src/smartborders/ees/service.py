@@ -16,13 +16,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, and_, delete, func, select, update
+from sqlalchemy import Engine, and_, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from smartborders.core.clock import Clock, local_date
 from smartborders.core.db import unit_of_work
-from smartborders.core.errors import Conflict, InvalidInput, NotFound, Problem
+from smartborders.core.errors import Conflict, InvalidInput, NotFound
 from smartborders.ees import schemas as S
 from smartborders.ees.models import (
     BiometricSample,
@@ -426,14 +426,18 @@ def stay_out(a: StayAssessment) -> S.StayOut:
 # ---- reads ---------------------------------------------------------------------------------------
 
 
+def document_out(d: TravelDocument) -> S.DocumentOut:
+    return S.DocumentOut(document_type=d.document_type, number=d.number, issuing_state=d.issuing_state,
+                         expiry_date=d.expiry_date)
+
+
 def file_out(f: IndividualFile) -> S.FileOut:
     return S.FileOut(
         id=str(f.id), surname=f.surname, given_names=f.given_names, birth_date=f.birth_date, sex=f.sex,
         nationality=f.nationality, other_nationalities=f.other_nationalities.split(), visa_required=f.visa_required,
         nfp=f.nfp, face_status=f.face_status, fingerprint_status=f.fingerprint_status,
         fingerprint_exemption=f.fingerprint_exemption,
-        documents=[S.DocumentOut(document_type=d.document_type, number=d.number, issuing_state=d.issuing_state,
-                                 expiry_date=d.expiry_date) for d in f.documents],
+        documents=[document_out(d) for d in f.documents],
         records=[record_out(r) for r in f.records],
         refusals=[S.RefusalOut(id=str(r.id), refused_at=r.refused_at, refusal_date=r.refusal_date, bcp=r.bcp,
                                authority=r.authority, reasons=list(r.reasons)) for r in f.refusals],
@@ -555,12 +559,30 @@ def record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
     return _idempotent(ctx, "entry", cmd, S.EntryResult, lambda: _record_entry(ctx, cmd))
 
 
-def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
+@dataclass
+class _Crossing:
+    """What every crossing command starts from: where, when (instant and local day), who."""
+
+    bcp: _Bcp
+    at: datetime
+    on: date
+    document: S.DocumentIn
+    identity: S.IdentityIn | None
+    file: IndividualFile | None
+
+
+def _crossing(ctx: Context, cmd: S.Crossing) -> _Crossing:
     bcp = _crossing_point(ctx, cmd.bcp)
     at = _instant(ctx, cmd.at)
     on = local_date(at, bcp.timezone)
     doc_in, ident = _doc_ident(cmd, on)
     f, _ = _find_file(ctx, doc_in, ident, lock=True)
+    return _Crossing(bcp, at, on, doc_in, ident, f)
+
+
+def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
+    c = _crossing(ctx, cmd)
+    bcp, at, on, doc_in, ident, f = c.bcp, c.at, c.on, c.document, c.identity, c.file
     created = f is None
     if f is None:
         f = _create_file(ctx, ident, doc_in, cmd.authority, at, cmd.biometrics, on)
@@ -651,11 +673,8 @@ def record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
 
 
 def _record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
-    bcp = _crossing_point(ctx, cmd.bcp)
-    at = _instant(ctx, cmd.at)
-    on = local_date(at, bcp.timezone)
-    doc_in, ident = _doc_ident(cmd, on)
-    f, _ = _find_file(ctx, doc_in, ident, lock=True)
+    c = _crossing(ctx, cmd)
+    bcp, at, on, doc_in, ident, f = c.bcp, c.at, c.on, c.document, c.identity, c.file
     rec = next((r for r in f.records if r.exit_at is None), None) if f else None
     if rec is None:
         if cmd.entry_stamp_date is None:
@@ -712,11 +731,8 @@ def record_refusal(ctx: Context, cmd: S.RefusalCommand) -> S.RefusalResult:
 
 
 def _record_refusal(ctx: Context, cmd: S.RefusalCommand) -> S.RefusalResult:
-    bcp = _crossing_point(ctx, cmd.bcp)
-    at = _instant(ctx, cmd.at)
-    on = local_date(at, bcp.timezone)
-    doc_in, ident = _doc_ident(cmd, on)
-    f, _ = _find_file(ctx, doc_in, ident, lock=True)
+    c = _crossing(ctx, cmd)
+    bcp, at, on, doc_in, ident, f = c.bcp, c.at, c.on, c.document, c.identity, c.file
     created = f is None
     if f is None:
         f = _create_file(ctx, ident, doc_in, cmd.authority, at, None, on)
@@ -878,6 +894,13 @@ def overstayers(ctx: Context, *, include_exited: bool = False, limit: int = 1000
     cond = [EntryExitRecord.overstay.is_(True)]
     if not include_exited:
         cond.append(EntryExitRecord.exit_at.is_(None))
+    return [overstayer_out(rec, f, (rec.exit_date or today) - rec.authorised_until)
+            for rec, f in records_with_files(ctx, cond, limit=limit, offset=offset)]
+
+
+def records_with_files(ctx: Context, cond: list[Any], *, limit: int, offset: int
+                       ) -> list[tuple[EntryExitRecord, IndividualFile]]:
+    """Records matching `cond` with their files and documents, by end of authorised stay."""
     rows = ctx.session.execute(
         select(EntryExitRecord, IndividualFile)
         .join(IndividualFile, IndividualFile.id == EntryExitRecord.file_id)
@@ -886,19 +909,20 @@ def overstayers(ctx: Context, *, include_exited: bool = False, limit: int = 1000
         .order_by(EntryExitRecord.authorised_until, EntryExitRecord.id)
         .limit(limit).offset(offset)
     ).all()
-    out = []
-    for rec, f in rows:
-        end = rec.exit_date or today
-        out.append(S.OverstayerOut(
-            file_id=str(f.id), record_id=str(rec.id), surname=f.surname, given_names=f.given_names,
-            birth_date=f.birth_date, nationality=f.nationality,
-            documents=[S.DocumentOut(document_type=d.document_type, number=d.number, issuing_state=d.issuing_state,
-                                     expiry_date=d.expiry_date) for d in f.documents],
-            entry_date=rec.entry_date, entry_bcp=rec.entry_bcp, authorised_until=rec.authorised_until,
-            days_over=max(0, (end - rec.authorised_until).days), flagged_at=rec.overstay_flagged_at,
-            exited=rec.exit_at is not None,
-        ))
-    return out
+    return [(rec, f) for rec, f in rows]
+
+
+def overstayer_out(rec: EntryExitRecord, f: IndividualFile, over: timedelta, *,
+                   model: type[S.OverstayerOut] = S.OverstayerOut, **extra: Any) -> S.OverstayerOut:
+    """Art. 12(3): an overstayer with the Art. 16/17 data (`model`, `extra`: a subtype with more fields)."""
+    assert rec.authorised_until is not None
+    return model(
+        file_id=str(f.id), record_id=str(rec.id), surname=f.surname, given_names=f.given_names,
+        birth_date=f.birth_date, nationality=f.nationality, documents=[document_out(d) for d in f.documents],
+        entry_date=rec.entry_date, entry_bcp=rec.entry_bcp, authorised_until=rec.authorised_until,
+        days_over=max(0, over.days), flagged_at=rec.overstay_flagged_at, exited=rec.exit_at is not None,
+        **extra,
+    )
 
 
 # ---- web service (Art. 13) -----------------------------------------------------------------------
