@@ -103,3 +103,35 @@ def test_stored_answers_expire_after_the_replay_window(ees_engine):
     assert run(ees_engine, c, lambda ctx: purge(ctx)).detail[REPLAY_ANSWERS] == 1
     with pytest.raises(service.AlreadyInside):  # no stored answer any more: a late replay is a new request
         run(ees_engine, c, lambda ctx: service.record_entry(ctx, cmd.model_copy(update={"at": None})))
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["new-traveller", "known-traveller"])
+def test_two_entries_of_one_traveller_at_once_cannot_both_win(ees_engine, known):
+    import threading
+
+    c, t = clock(), Traveller("USA")
+    if known:
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry()))
+        c.advance(timedelta(days=1))
+        run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit()))
+        c.advance(timedelta(days=1))
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def enter(bcp: str) -> None:
+        cmd = t.entry(bcp=bcp)
+        barrier.wait()
+        try:
+            run(ees_engine, c, lambda ctx: service.record_entry(ctx, cmd))
+            outcomes.append("entered")
+        except service.AlreadyInside:
+            outcomes.append("already-inside")
+
+    threads = [threading.Thread(target=enter, args=(b,)) for b in ("NL-AMS", "FR-CDG", "DE-FRA", "IT-FCO")]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(outcomes) == ["already-inside"] * 3 + ["entered"]
+    found = run(ees_engine, c, lambda ctx: service.search(ctx, S.SearchRequest(document=t.document)), readonly=True)
+    assert sum(1 for r in found.file.records if r.exit_at is None) == 1
