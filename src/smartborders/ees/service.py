@@ -223,6 +223,13 @@ def _normalise_number(number: str) -> str:
     return number.replace("<", "").upper()
 
 
+_RECORD_COLUMNS_FOR_WRITES = (
+    EntryExitRecord.entry_at, EntryExitRecord.entry_date, EntryExitRecord.entry_bcp, EntryExitRecord.exit_at,
+    EntryExitRecord.exit_date, EntryExitRecord.family_member, EntryExitRecord.visa_sticker,
+    EntryExitRecord.authorised_until, EntryExitRecord.overstay, EntryExitRecord.fallback,
+)
+
+
 def find_by_document(session: Session, doc: S.DocumentIn, *, lock: bool = False) -> IndividualFile | None:
     """Art. 23(2): the file that holds this travel document."""
     return _file_and_document(session, doc, lock=lock)[0]
@@ -237,10 +244,14 @@ def _file_and_document(session: Session, doc: S.DocumentIn, *, lock: bool = Fals
         .join(TravelDocument, TravelDocument.file_id == IndividualFile.id)
         .where(TravelDocument.number == _normalise_number(doc.number),
                TravelDocument.issuing_state == doc.issuing_state)
-        .options(selectinload(IndividualFile.records))
     )
     if lock:
+        # A write reads only these columns of the earlier records: fewer columns, less to decode
+        # (psycopg builds a descriptor per column of every result; measured on the entry path).
+        stmt = stmt.options(selectinload(IndividualFile.records).load_only(*_RECORD_COLUMNS_FOR_WRITES))
         stmt = stmt.with_for_update(of=IndividualFile)
+    else:
+        stmt = stmt.options(selectinload(IndividualFile.records))
     row = session.execute(stmt).first()
     return (row[0], row[1]) if row is not None else (None, None)
 
