@@ -153,3 +153,19 @@ def test_generate_returns_the_counts_in_the_database(ees_engine):
     assert (out["files"], out["documents"], out["records"], out["refusals"]) == (
         db["files"], db["documents"], db["records"], db["refusals"])
     assert out["files"] == 200 and out["start"] == (END - timedelta(days=90)).isoformat()
+
+
+@pytest.mark.parametrize("twice", [False, True], ids=["into-empty", "into-loaded"])
+def test_the_schema_is_whole_after_a_load(ees_engine, twice):
+    """Into empty tables the loader rebuilds the indexes after COPY: none may go missing."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from smartborders.core.db import Base
+
+    generate(ees_engine, travellers=50, days=30, end=date(2026, 11, 29), seed=3)
+    if twice:
+        generate(ees_engine, travellers=50, days=30, end=date(2026, 11, 29), seed=4)
+    with ees_engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
