@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from contextlib import contextmanager
 import sys
 import uuid
 from collections.abc import Iterator
@@ -32,6 +33,25 @@ def _pg_reachable() -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
+@contextmanager
+def scratch_database(prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database (optionally copied from a template), dropped on the way out."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    try:
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def pg_url(name: str) -> str:
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session (per xdist worker), dropped afterwards."""
@@ -40,16 +60,8 @@ def postgres_url() -> Iterator[str]:
         if REQUIRE_PG:
             pytest.fail(f"PostgreSQL is required (SMARTBORDERS_REQUIRE_POSTGRES) but unreachable at {PG_ADMIN_URL}: {why}")
         pytest.skip(f"no PostgreSQL at {PG_ADMIN_URL}: {why}")
-    name = f"sb_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database("sb_test") as name:
+        yield pg_url(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -92,18 +104,11 @@ def _migrated_postgres(postgres_url: str) -> str:
     """A migrated PostgreSQL database used as the template of each test's own database."""
     from smartborders.core.migrate import upgrade
 
-    template = make_url(postgres_url).database + "_tpl"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{template}"'))
-    url = make_url(postgres_url).set(database=template).render_as_string(hide_password=False)
-    eng = make_engine(url)
-    upgrade(eng)
-    eng.dispose()
-    yield template
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database("sb_tpl") as template:
+        eng = make_engine(pg_url(template))
+        upgrade(eng)
+        eng.dispose()
+        yield template
 
 
 @pytest.fixture
@@ -116,17 +121,8 @@ def ees_url(request, database_url: str, tmp_path: Path) -> Iterator[str]:
         shutil.copy(request.getfixturevalue("_migrated_sqlite"), target)
         yield f"sqlite:///{target}"
         return
-    template = request.getfixturevalue("_migrated_postgres")
-    name = f"sb_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database("sb_t", template=request.getfixturevalue("_migrated_postgres")) as name:
+        yield pg_url(name)
 
 
 @pytest.fixture
