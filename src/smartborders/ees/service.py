@@ -223,11 +223,15 @@ def _normalise_number(number: str) -> str:
     return number.replace("<", "").upper()
 
 
-_RECORD_COLUMNS_FOR_WRITES = (
-    EntryExitRecord.entry_at, EntryExitRecord.entry_date, EntryExitRecord.entry_bcp, EntryExitRecord.exit_at,
-    EntryExitRecord.exit_date, EntryExitRecord.family_member, EntryExitRecord.visa_sticker,
-    EntryExitRecord.authorised_until, EntryExitRecord.overstay, EntryExitRecord.fallback,
-)
+_REC = EntryExitRecord.__table__
+# What a crossing reads of the earlier records: plain rows through Core, not ORM objects. On the
+# border check's hot path the ORM's loading and unit-of-work bookkeeping of a file's records cost
+# more than the database round trips (measured with py-spy); the records are written back with
+# Core statements too.
+_RECORDS_FOR_WRITES = select(
+    _REC.c.id, _REC.c.entry_at, _REC.c.entry_date, _REC.c.entry_bcp, _REC.c.exit_at, _REC.c.exit_date,
+    _REC.c.family_member, _REC.c.visa_sticker, _REC.c.authorised_until, _REC.c.overstay, _REC.c.fallback,
+).order_by(_REC.c.entry_at)
 
 
 def find_by_document(session: Session, doc: S.DocumentIn, *, lock: bool = False) -> IndividualFile | None:
@@ -237,8 +241,9 @@ def find_by_document(session: Session, doc: S.DocumentIn, *, lock: bool = False)
 
 def _file_and_document(session: Session, doc: S.DocumentIn, *, lock: bool = False
                        ) -> tuple[IndividualFile | None, TravelDocument | None]:
-    """The file and the document row in one query, the file's records in a second: a border check
-    reads nothing else of the file (one round trip less than loading the collections lazily)."""
+    """The file and the document row in one query. Readers get the records in a second query
+    (one round trip less than loading the collection lazily); writers lock the file and read the
+    records themselves (`_records`)."""
     stmt = (
         select(IndividualFile, TravelDocument)
         .join(TravelDocument, TravelDocument.file_id == IndividualFile.id)
@@ -246,14 +251,18 @@ def _file_and_document(session: Session, doc: S.DocumentIn, *, lock: bool = Fals
                TravelDocument.issuing_state == doc.issuing_state)
     )
     if lock:
-        # A write reads only these columns of the earlier records: fewer columns, less to decode
-        # (psycopg builds a descriptor per column of every result; measured on the entry path).
-        stmt = stmt.options(selectinload(IndividualFile.records).load_only(*_RECORD_COLUMNS_FOR_WRITES))
         stmt = stmt.with_for_update(of=IndividualFile)
     else:
         stmt = stmt.options(selectinload(IndividualFile.records))
     row = session.execute(stmt).first()
     return (row[0], row[1]) if row is not None else (None, None)
+
+
+def _records(ctx: Context, f: IndividualFile | None) -> list[Any]:
+    """The file's records as rows, oldest entry first (the file is locked by the caller)."""
+    if f is None or f in ctx.session.new:
+        return []
+    return list(ctx.session.execute(_RECORDS_FOR_WRITES.where(_REC.c.file_id == f.id)))
 
 
 def find_by_identity(session: Session, ident: S.IdentityIn) -> IndividualFile | None:
@@ -580,27 +589,28 @@ class _Crossing:
     document: S.DocumentIn
     identity: S.IdentityIn | None
     file: IndividualFile | None
+    records: list[Any]  # the file's records as rows (`_RECORDS_FOR_WRITES`)
 
 
-def _crossing(ctx: Context, cmd: S.Crossing) -> _Crossing:
+def _crossing(ctx: Context, cmd: S.Crossing, *, records: bool = True) -> _Crossing:
     bcp = _crossing_point(ctx, cmd.bcp)
     at = _instant(ctx, cmd.at)
     on = local_date(at, bcp.timezone)
     doc_in, ident = _doc_ident(cmd, on)
     f, _ = _find_file(ctx, doc_in, ident, lock=True)
-    return _Crossing(bcp, at, on, doc_in, ident, f)
+    return _Crossing(bcp, at, on, doc_in, ident, f, _records(ctx, f) if records else [])
 
 
 def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
     c = _crossing(ctx, cmd)
-    bcp, at, on, doc_in, ident, f = c.bcp, c.at, c.on, c.document, c.identity, c.file
+    bcp, at, on, doc_in, ident, f, records = c.bcp, c.at, c.on, c.document, c.identity, c.file, c.records
     created = f is None
     if f is None:
         f = _create_file(ctx, ident, doc_in, cmd.authority, at, cmd.biometrics, on)
     else:
         if not _in_scope(f.nationality):
             raise OutsideScope(f"nationals of {f.nationality} are not registered in the EES (Art. 2(3))")
-        open_rec = next((r for r in f.records if r.exit_at is None), None)
+        open_rec = next((r for r in records if r.exit_at is None), None)
         if open_rec is not None:
             raise AlreadyInside(
                 f"the traveller entered on {open_rec.entry_date} at {open_rec.entry_bcp} and has not exited",
@@ -614,12 +624,12 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
     if cmd.visa is not None and cmd.visa.ltv_states and bcp.state not in cmd.visa.ltv_states:
         raise InvalidInput(f"the visa has limited territorial validity ({', '.join(cmd.visa.ltv_states)}) and does "
                            f"not cover {bcp.state} (refusal reason C)", refusal_reason="C")
-    for r in f.records:
+    for r in records:
         if r.exit_at is not None and r.exit_at > at:
             raise Conflict(f"a recorded exit at {r.exit_at.isoformat()} lies after this entry at {at.isoformat()}")
 
     visa = _visa(cmd.visa)
-    a = _assess(_stays(f.records, on, cmd.stamped_stays), on, Mode.PLAN, visa, cmd.family_member)
+    a = _assess(_stays(records, on, cmd.stamped_stays), on, Mode.PLAN, visa, cmd.family_member)
     if a.rule_applies and (a.max_stay_days or 0) == 0:
         reason = "C" if a.limited_by != "rule" else "F"
         raise NoAuthorisedStay(a.explanation().replace("\n", " "), refusal_reason=reason,
@@ -635,18 +645,17 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
         f.fingerprint_status, f.fingerprint_exemption = "not_applicable", "physically_impossible"
     # Art. 16(2)(d): the end of the maximum stay, counted from this entry.
     latest = a.latest_exit if a.rule_applies else None
-    rec = EntryExitRecord(
-        id=uuid.uuid4(), file_id=f.id, entry_client_id=cmd.client_id, entry_at=at, entry_date=on,
-        entry_bcp=bcp.code, entry_authority=cmd.authority, document=doc, family_member=cmd.family_member,
-        max_stay_days=a.max_stay_days, authorised_until=latest, fallback=cmd.fallback,
-        mode="full" if f.face_status == "present" else "no_biometrics",
+    ctx.session.flush()  # the file and the document exist before the record that points at them
+    record_id = uuid.uuid4()
+    ctx.session.execute(_REC.insert().values(
+        id=record_id, file_id=f.id, entry_client_id=cmd.client_id, entry_at=at, entry_date=on,
+        entry_bcp=bcp.code, entry_authority=cmd.authority, entry_from_stamp=False, document_id=doc.id,
+        family_member=cmd.family_member, max_stay_days=a.max_stay_days, authorised_until=latest,
+        overstay=False, fallback=cmd.fallback, mode="full" if f.face_status == "present" else "no_biometrics",
         **_visa_columns(cmd.visa),
-    )
-    ctx.session.add(rec)
-    f.records.append(rec)
-    ctx.session.flush()
+    ))
     return S.EntryResult(
-        record_id=str(rec.id), file_id=str(f.id), file_created=created, entry_date=on, authorised_until=latest,
+        record_id=str(record_id), file_id=str(f.id), file_created=created, entry_date=on, authorised_until=latest,
         max_stay_days=a.max_stay_days, visa_entries_used=(a.visa.entries_used + 1) if a.visa else None,
         visa_entries_used_up=(a.visa.entries_used + 1 >= (cmd.visa.entries or 10**6)) if a.visa and cmd.visa else None,
         stay=stay_out(a),
@@ -686,7 +695,7 @@ def record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
 def _record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
     c = _crossing(ctx, cmd)
     bcp, at, on, doc_in, ident, f = c.bcp, c.at, c.on, c.document, c.identity, c.file
-    rec = next((r for r in f.records if r.exit_at is None), None) if f else None
+    rec = next((r for r in c.records if r.exit_at is None), None)
     if rec is None:
         if cmd.entry_stamp_date is None:
             if f is None:
@@ -698,17 +707,17 @@ def _record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
             raise InvalidInput(f"entry stamp date {cmd.entry_stamp_date} lies after the exit on {on}")
         if f is None:
             f = _create_file(ctx, ident, doc_in, cmd.authority, at, None, on)
-        rec = _stamped_entry(ctx, f, cmd, bcp, on)
+        rec = _stamped_entry(ctx, f, c.records, cmd, bcp)
     if at < rec.entry_at:
         raise InvalidInput(f"exit at {at.isoformat()} is before the entry at {rec.entry_at.isoformat()}")
-    rec.exit_client_id, rec.exit_at, rec.exit_date = cmd.client_id, at, on
-    rec.exit_bcp, rec.exit_authority = bcp.code, cmd.authority
-    rec.fallback = rec.fallback or cmd.fallback
     _add_document(f, doc_in, at, ctx.found_document)
     days_over = (on - rec.authorised_until).days if rec.authorised_until and on > rec.authorised_until else 0
-    if days_over and not rec.overstay:
-        rec.overstay, rec.overstay_flagged_at = True, at  # Art. 12(1): the maximum stay was exceeded
     ctx.session.flush()
+    values: dict[str, Any] = dict(exit_client_id=cmd.client_id, exit_at=at, exit_date=on, exit_bcp=bcp.code,
+                                  exit_authority=cmd.authority, fallback=rec.fallback or cmd.fallback)
+    if days_over and not rec.overstay:
+        values.update(overstay=True, overstay_flagged_at=at)  # Art. 12(1): the maximum stay was exceeded
+    ctx.session.execute(update(_REC).where(_REC.c.id == rec.id).values(**values))
     stay_days = (on - rec.entry_date).days + 1
     text = (f"Stay {rec.entry_date} – {on}: {stay_days} day(s); authorised until {rec.authorised_until}. "
             + (f"Overstay of {days_over} day(s)." if days_over else "No overstay.")
@@ -719,20 +728,32 @@ def _record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
                         overstay_days=days_over, explanation=text)
 
 
-def _stamped_entry(ctx: Context, f: IndividualFile, cmd: S.ExitCommand, bcp: CrossingPoint, on: date) -> EntryExitRecord:
+@dataclass(frozen=True)
+class _StampedEntry:
+    id: uuid.UUID
+    entry_at: datetime
+    entry_date: date
+    authorised_until: date
+    overstay: bool = False
+    fallback: bool = False
+
+
+def _stamped_entry(ctx: Context, f: IndividualFile, records: list[Any], cmd: S.ExitCommand,
+                   bcp: _Bcp) -> _StampedEntry:
     """Art. 22(2): entered before the EES ran, exits after; the entry date comes from the stamp."""
     entry_on = cmd.entry_stamp_date
     assert entry_on is not None
-    a = _assess(_stays(f.records, entry_on), entry_on, Mode.PLAN, None, False)
+    a = _assess(_stays(records, entry_on), entry_on, Mode.PLAN, None, False)
     entry_at = datetime.combine(entry_on, datetime.min.time(), tzinfo=ctx.now().tzinfo)
-    rec = EntryExitRecord(
-        id=uuid.uuid4(), file_id=f.id, entry_client_id=f"{cmd.client_id}:stamp", entry_at=entry_at,
+    rec = _StampedEntry(uuid.uuid4(), entry_at, entry_on,
+                        a.latest_exit if a.max_stay_days else entry_on - timedelta(days=1), fallback=cmd.fallback)
+    ctx.session.flush()
+    ctx.session.execute(_REC.insert().values(
+        id=rec.id, file_id=f.id, entry_client_id=f"{cmd.client_id}:stamp", entry_at=entry_at,
         entry_date=entry_on, entry_bcp=bcp.code, entry_authority=cmd.authority, entry_from_stamp=True,
-        max_stay_days=a.max_stay_days, authorised_until=a.latest_exit if a.max_stay_days else entry_on - timedelta(days=1),
-        fallback=cmd.fallback, mode="full" if f.face_status == "present" else "no_biometrics",
-    )
-    ctx.session.add(rec)
-    f.records.append(rec)
+        family_member=False, max_stay_days=a.max_stay_days, authorised_until=rec.authorised_until,
+        overstay=False, fallback=cmd.fallback, mode="full" if f.face_status == "present" else "no_biometrics",
+    ))
     return rec
 
 
@@ -742,7 +763,7 @@ def record_refusal(ctx: Context, cmd: S.RefusalCommand) -> S.RefusalResult:
 
 
 def _record_refusal(ctx: Context, cmd: S.RefusalCommand) -> S.RefusalResult:
-    c = _crossing(ctx, cmd)
+    c = _crossing(ctx, cmd, records=False)
     bcp, at, on, doc_in, ident, f = c.bcp, c.at, c.on, c.document, c.identity, c.file
     created = f is None
     if f is None:
