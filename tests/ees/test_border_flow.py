@@ -135,3 +135,47 @@ def test_two_entries_of_one_traveller_at_once_cannot_both_win(ees_engine, known)
     assert sorted(outcomes) == ["already-inside"] * 3 + ["entered"]
     found = run(ees_engine, c, lambda ctx: service.search(ctx, S.SearchRequest(document=t.document)), readonly=True)
     assert sum(1 for r in found.file.records if r.exit_at is None) == 1
+
+
+def test_the_file_is_brought_up_to_date_at_the_next_crossing(ees_engine):
+    """Art. 14(1), 17(4): what a crossing learns lands on the file; what it does not change stays."""
+    import base64
+
+    from tests.ees.factory import document
+
+    c, t = clock(), Traveller("USA")
+    prints = S.BiometricsIn(fingerprint_exemption="temporarily_impossible")
+    run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=prints)))
+    c.advance(timedelta(days=5))
+    run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit()))
+
+    def file():
+        found = run(ees_engine, c, lambda ctx: service.search(ctx, S.SearchRequest(document=t.document)),
+                    readonly=True)
+        return found.file
+
+    before = file()
+    assert before.fingerprint_status == "temporarily_impossible" and not before.nfp
+    # The same passport with its expiry date read from the chip, a new surname, prints taken, NFP.
+    t.document = t.document.model_copy(update={"expiry_date": date(2031, 5, 1)})
+    t.identity = t.identity.model_copy(update={"surname": "MARRIEDNAME"})
+    c.advance(timedelta(days=30))
+    finger = base64.b64encode(b"template").decode()
+    bio = S.BiometricsIn(fingerprints={"right_index": finger, "right_middle": finger})
+    run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=bio, nfp=True)))
+    after = file()
+    assert after.id == before.id and after.surname == "MARRIEDNAME"
+    assert [d.expiry_date for d in after.documents] == [date(2031, 5, 1)]
+    assert after.fingerprint_status == "present" and after.nfp
+    c.advance(timedelta(days=3))
+    run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit()))
+    # A new passport: the file is found by the identity, and the new document joins it.
+    old = t.document
+    t.document = document(state="USA")
+    c.advance(timedelta(days=30))
+    res = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry()))
+    assert not res.file_created and res.file_id == before.id
+    newest = file()
+    assert sorted(d.number for d in newest.documents) == sorted([old.number, t.document.number])
+    assert len(newest.records) == 3 and newest.records[-1].exit_date is None
+    assert newest.surname == "MARRIEDNAME" and newest.fingerprint_status == "present"

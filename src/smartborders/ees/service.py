@@ -115,7 +115,7 @@ class Context:
 
     session: Session
     clock: Clock
-    found_document: TravelDocument | None = None  # the row a file was found by, for `_add_document`
+    found_document: Any = None  # the document (ORM object or row) a file was found by, for `_add_document`
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -224,14 +224,62 @@ def _normalise_number(number: str) -> str:
 
 
 _REC = EntryExitRecord.__table__
+_FILE = IndividualFile.__table__
+_DOC = TravelDocument.__table__
 # What a crossing reads of the earlier records: plain rows through Core, not ORM objects. On the
-# border check's hot path the ORM's loading and unit-of-work bookkeeping of a file's records cost
-# more than the database round trips (measured with py-spy); the records are written back with
-# Core statements too.
-_RECORDS_FOR_WRITES = select(
+# border check's hot path the ORM's loading and unit-of-work bookkeeping cost more than the
+# database round trips (measured with py-spy); the records are written back with Core statements.
+_RECORD_COLUMNS = (
     _REC.c.id, _REC.c.entry_at, _REC.c.entry_date, _REC.c.entry_bcp, _REC.c.exit_at, _REC.c.exit_date,
     _REC.c.family_member, _REC.c.visa_sticker, _REC.c.authorised_until, _REC.c.overstay, _REC.c.fallback,
-).order_by(_REC.c.entry_at)
+)
+_RECORDS_FOR_WRITES = select(*_RECORD_COLUMNS).order_by(_REC.c.entry_at)
+_R = len(_FILE.c)  # where the document's columns start in a `_LOCK_BY_DOCUMENT` row
+
+
+@dataclass(frozen=True)
+class _Record:
+    id: uuid.UUID
+    entry_at: datetime
+    entry_date: date
+    entry_bcp: str
+    exit_at: datetime | None
+    exit_date: date | None
+    family_member: bool
+    visa_sticker: str | None
+    authorised_until: date | None
+    overstay: bool
+    fallback: bool
+
+
+@dataclass(frozen=True)
+class _Document:
+    id: uuid.UUID
+    file_id: uuid.UUID
+    number: str
+    issuing_state: str
+    expiry_date: date | None
+
+
+class _LockedFile:
+    """A file read as a plain row for a crossing, locked. Most crossings change nothing on the file;
+    the ORM object is loaded (`orm()`) only by a step that does, and is read from then on."""
+
+    def __init__(self, ctx: Context, row: Any) -> None:
+        self._ctx, self._row, self._orm = ctx, row, None
+
+    def orm(self) -> IndividualFile:
+        if self._orm is None:
+            self._orm = self._ctx.session.get(IndividualFile, self._row.id)
+            assert self._orm is not None  # locked by this transaction
+        return self._orm
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._orm if self._orm is not None else self._row, name)
+
+
+def _orm(f: IndividualFile | _LockedFile) -> IndividualFile:
+    return f.orm() if isinstance(f, _LockedFile) else f
 
 
 def find_by_document(session: Session, doc: S.DocumentIn, *, lock: bool = False) -> IndividualFile | None:
@@ -241,9 +289,8 @@ def find_by_document(session: Session, doc: S.DocumentIn, *, lock: bool = False)
 
 def _file_and_document(session: Session, doc: S.DocumentIn, *, lock: bool = False
                        ) -> tuple[IndividualFile | None, TravelDocument | None]:
-    """The file and the document row in one query. Readers get the records in a second query
-    (one round trip less than loading the collection lazily); writers lock the file and read the
-    records themselves (`_records`)."""
+    """The file and the document row in one query; readers get the records in a second (one round
+    trip less than loading the collection lazily)."""
     stmt = (
         select(IndividualFile, TravelDocument)
         .join(TravelDocument, TravelDocument.file_id == IndividualFile.id)
@@ -258,11 +305,33 @@ def _file_and_document(session: Session, doc: S.DocumentIn, *, lock: bool = Fals
     return (row[0], row[1]) if row is not None else (None, None)
 
 
+def _lock_by_document(ctx: Context, doc: S.DocumentIn
+                      ) -> tuple[_LockedFile | None, _Document | None, list[_Record]]:
+    """A crossing's read in one round trip: the file holding the document, locked against a
+    simultaneous crossing of the same person, with the document and every record of the file."""
+    stmt = (
+        select(*_FILE.c, _DOC.c.id, _DOC.c.file_id, _DOC.c.number, _DOC.c.issuing_state, _DOC.c.expiry_date,
+               *_RECORD_COLUMNS)
+        .select_from(_FILE.join(_DOC, _DOC.c.file_id == _FILE.c.id).outerjoin(_REC, _REC.c.file_id == _FILE.c.id))
+        .where(_DOC.c.number == _normalise_number(doc.number), _DOC.c.issuing_state == doc.issuing_state)
+        .order_by(_REC.c.entry_at)
+        .with_for_update(of=_FILE)
+    )
+    rows = ctx.session.execute(stmt).all()
+    if not rows:
+        return None, None, []
+    first = rows[0]
+    f = _LockedFile(ctx, first)
+    d = _Document(*first[_R:_R + 5])
+    records = [_Record(*r[_R + 5:]) for r in rows if r[_R + 5] is not None]
+    return f, d, records
+
+
 def _records(ctx: Context, f: IndividualFile | None) -> list[Any]:
     """The file's records as rows, oldest entry first (the file is locked by the caller)."""
     if f is None or f in ctx.session.new:
         return []
-    return list(ctx.session.execute(_RECORDS_FOR_WRITES.where(_REC.c.file_id == f.id)))
+    return [_Record(*r) for r in ctx.session.execute(_RECORDS_FOR_WRITES.where(_REC.c.file_id == f.id))]
 
 
 def find_by_identity(session: Session, ident: S.IdentityIn) -> IndividualFile | None:
@@ -284,12 +353,7 @@ def _find_file(ctx: Context, doc: S.DocumentIn, ident: S.IdentityIn | None, *, l
                ) -> tuple[IndividualFile | None, str | None]:
     f, row = _file_and_document(ctx.session, doc, lock=lock)
     if f is not None:
-        if ident is not None and (ident.birth_date, ident.nationality) != (f.birth_date, f.nationality) \
-                and ident.nationality not in f.other_nationalities.split():
-            raise IdentityMismatch(
-                "the travel document is on a file whose date of birth and nationality differ from the identity given",
-                file_id=str(f.id),
-            )
+        _check_identity(f, ident)
         ctx.found_document = row
         return f, "document"
     if ident is not None:
@@ -299,6 +363,31 @@ def _find_file(ctx: Context, doc: S.DocumentIn, ident: S.IdentityIn | None, *, l
                 ctx.session.refresh(f, with_for_update=True)
             return f, "identity"
     return None, None
+
+
+def _check_identity(f: Any, ident: S.IdentityIn | None) -> None:
+    if ident is not None and (ident.birth_date, ident.nationality) != (f.birth_date, f.nationality) \
+            and ident.nationality not in f.other_nationalities.split():
+        raise IdentityMismatch(
+            "the travel document is on a file whose date of birth and nationality differ from the identity given",
+            file_id=str(f.id),
+        )
+
+
+def _find_for_write(ctx: Context, doc: S.DocumentIn, ident: S.IdentityIn | None
+                    ) -> tuple[_LockedFile | IndividualFile | None, list[_Record]]:
+    """The file a crossing is about, locked, and its records: by document, else by identity."""
+    f, d, records = _lock_by_document(ctx, doc)
+    if f is not None:
+        _check_identity(f, ident)
+        ctx.found_document = d
+        return f, records
+    if ident is not None:
+        found = find_by_identity(ctx.session, ident)
+        if found is not None:
+            ctx.session.refresh(found, with_for_update=True)
+            return found, _records(ctx, found)
+    return None, []
 
 
 def _fingerprint_status(ident: S.IdentityIn, visa_required: bool, bio: S.BiometricsIn | None,
@@ -323,13 +412,14 @@ def _age(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _store_biometrics(ctx: Context, f: IndividualFile, bio: S.BiometricsIn | None, at: datetime,
+def _store_biometrics(ctx: Context, f: IndividualFile | _LockedFile, bio: S.BiometricsIn | None, at: datetime,
                       *, face: bool, fingers: bool) -> bool:
     import base64
 
     stored = False
     if bio is None:
         return False
+    f = _orm(f)
     if face and bio.face:
         f.biometrics[:] = [b for b in f.biometrics if b.kind != "face"]  # Art. 15: updated, not added
         f.biometrics.append(BiometricSample(kind="face", data=_b64(base64, bio.face, "biometrics.face"),
@@ -376,19 +466,23 @@ def _create_file(ctx: Context, ident: S.IdentityIn | None, doc: S.DocumentIn, au
         face_status="missing", created_at=at, created_by=authority, updated_at=at,
     )
     ctx.session.add(f)
-    _add_document(f, doc, at)
+    _add_document(ctx, f, doc, at)
     return f
 
 
-def _add_document(f: IndividualFile, doc: S.DocumentIn, at: datetime, known: TravelDocument | None = None
-                  ) -> TravelDocument:
+def _add_document(ctx: Context, f: IndividualFile | _LockedFile, doc: S.DocumentIn, at: datetime,
+                  known: TravelDocument | _Document | None = None) -> TravelDocument | _Document:
     """Art. 14: travel documents used lawfully are added to the same file."""
     number = _normalise_number(doc.number)
     if known is not None and known.file_id == f.id and known.number == number \
             and known.issuing_state == doc.issuing_state:
         if doc.expiry_date is not None and known.expiry_date != doc.expiry_date:
-            known.expiry_date = doc.expiry_date
+            if isinstance(known, TravelDocument):
+                known.expiry_date = doc.expiry_date
+            else:
+                ctx.session.execute(update(_DOC).where(_DOC.c.id == known.id).values(expiry_date=doc.expiry_date))
         return known
+    f = _orm(f)
     for d in f.documents:
         if d.number == number and d.issuing_state == doc.issuing_state:
             if doc.expiry_date is not None:
@@ -588,17 +682,17 @@ class _Crossing:
     on: date
     document: S.DocumentIn
     identity: S.IdentityIn | None
-    file: IndividualFile | None
-    records: list[Any]  # the file's records as rows (`_RECORDS_FOR_WRITES`)
+    file: IndividualFile | _LockedFile | None
+    records: list[_Record]
 
 
-def _crossing(ctx: Context, cmd: S.Crossing, *, records: bool = True) -> _Crossing:
+def _crossing(ctx: Context, cmd: S.Crossing) -> _Crossing:
     bcp = _crossing_point(ctx, cmd.bcp)
     at = _instant(ctx, cmd.at)
     on = local_date(at, bcp.timezone)
     doc_in, ident = _doc_ident(cmd, on)
-    f, _ = _find_file(ctx, doc_in, ident, lock=True)
-    return _Crossing(bcp, at, on, doc_in, ident, f, _records(ctx, f) if records else [])
+    f, recs = _find_for_write(ctx, doc_in, ident)
+    return _Crossing(bcp, at, on, doc_in, ident, f, recs)
 
 
 def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
@@ -635,14 +729,15 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
         raise NoAuthorisedStay(a.explanation().replace("\n", " "), refusal_reason=reason,
                                stay=stay_out(a).model_dump(mode="json"))
 
-    doc = _add_document(f, doc_in, at, ctx.found_document)
+    doc = _add_document(ctx, f, doc_in, at, ctx.found_document)
     if ident is not None and not created:
         _update_identity(f, ident)
-    f.nfp = f.nfp or cmd.nfp
+    if cmd.nfp and not f.nfp:
+        _orm(f).nfp = True
     _store_biometrics(ctx, f, cmd.biometrics, at, face=True, fingers=not f.visa_required)
     if not created and f.fingerprint_status == "temporarily_impossible" and cmd.biometrics is not None \
             and cmd.biometrics.fingerprint_exemption == "physically_impossible":
-        f.fingerprint_status, f.fingerprint_exemption = "not_applicable", "physically_impossible"
+        _orm(f).fingerprint_status, _orm(f).fingerprint_exemption = "not_applicable", "physically_impossible"
     # Art. 16(2)(d): the end of the maximum stay, counted from this entry.
     latest = a.latest_exit if a.rule_applies else None
     ctx.session.flush()  # the file and the document exist before the record that points at them
@@ -670,12 +765,13 @@ def _visa_columns(v: S.VisaIn | None) -> dict[str, Any]:
                 visa_valid_until=v.valid_until, visa_ltv_states=" ".join(v.ltv_states) or None)
 
 
-def _update_identity(f: IndividualFile, ident: S.IdentityIn) -> None:
+def _update_identity(f: IndividualFile | _LockedFile, ident: S.IdentityIn) -> None:
     """Art. 14(1): the file is updated where necessary (names as on the newest document)."""
     if (ident.surname, ident.given_names, ident.sex, ident.nationality) == (f.surname, f.given_names, f.sex,
                                                                            f.nationality) \
             and not set(ident.other_nationalities) - set(f.other_nationalities.split()):
         return
+    f = _orm(f)
     f.surname, f.given_names, f.sex = ident.surname, ident.given_names, ident.sex
     if f.birth_date is None:
         f.birth_date = ident.birth_date
@@ -710,7 +806,7 @@ def _record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
         rec = _stamped_entry(ctx, f, c.records, cmd, bcp)
     if at < rec.entry_at:
         raise InvalidInput(f"exit at {at.isoformat()} is before the entry at {rec.entry_at.isoformat()}")
-    _add_document(f, doc_in, at, ctx.found_document)
+    _add_document(ctx, f, doc_in, at, ctx.found_document)
     days_over = (on - rec.authorised_until).days if rec.authorised_until and on > rec.authorised_until else 0
     ctx.session.flush()
     values: dict[str, Any] = dict(exit_client_id=cmd.client_id, exit_at=at, exit_date=on, exit_bcp=bcp.code,
@@ -763,11 +859,10 @@ def record_refusal(ctx: Context, cmd: S.RefusalCommand) -> S.RefusalResult:
 
 
 def _record_refusal(ctx: Context, cmd: S.RefusalCommand) -> S.RefusalResult:
-    c = _crossing(ctx, cmd, records=False)
+    c = _crossing(ctx, cmd)
     bcp, at, on, doc_in, ident, f = c.bcp, c.at, c.on, c.document, c.identity, c.file
     created = f is None
-    if f is None:
-        f = _create_file(ctx, ident, doc_in, cmd.authority, at, None, on)
+    f = _orm(f) if f is not None else _create_file(ctx, ident, doc_in, cmd.authority, at, None, on)
     reasons = "".join(sorted(set(cmd.reasons)))
     biometric = bool(BIOMETRIC_REFUSAL_REASONS & set(reasons))
     has_biometrics = any(True for _ in f.biometrics)
