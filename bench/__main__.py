@@ -165,8 +165,11 @@ def main() -> None:
     parser.add_argument("--ees", action="store_true",
                         help="also the EES: synthetic load rates, and border checks over HTTP under load")
     parser.add_argument("--ees-travellers", type=int, default=350_000, help="travellers for the load rates")
-    parser.add_argument("--http-url", default=None,
-                        help="an already loaded database for the HTTP run (else one is built and dropped)")
+    parser.add_argument("--http-url", action="append", default=[],
+                        help="an already loaded database for the HTTP run, repeatable (else one PostgreSQL and "
+                             "one SQLite database are built and dropped)")
+    parser.add_argument("--http-rates", default="150,250",
+                        help="offered crossings/s for the paced runs, comma-separated")
     parser.add_argument("--http-travellers", type=int, default=100_000,
                         help="travellers (x ~3.6 records each) in the database built for the HTTP run")
     parser.add_argument("--http-seconds", type=float, default=20)
@@ -182,10 +185,12 @@ def main() -> None:
         from bench import ees_http, ees_load
 
         rows += ees_load.rows(travellers=args.ees_travellers, days=365)
-        if args.http_url:
-            rows += ees_http.run(args.http_url, 32, args.http_seconds, workers=2)
-        else:
-            rows += ees_http.with_fresh_databases(args.http_travellers, args.http_seconds)
+        rates = [float(r) for r in args.http_rates.split(",")]
+        for url in args.http_url:
+            rows += ees_http.run(url, 32, args.http_seconds, workers=2 if url.startswith("postgresql") else 1,
+                                 rates=rates)
+        if not args.http_url:
+            rows += ees_http.with_fresh_databases(args.http_travellers, args.http_seconds, rates=rates)
 
     print(f"\nsmartborders bench — {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
           f"numpy {np.__version__} · {time.strftime('%Y-%m-%d %H:%M')}\n")

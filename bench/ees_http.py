@@ -138,8 +138,20 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
+def size(url: str) -> str:
+    from sqlalchemy import func
+
+    engine = make_engine(url)
+    with unit_of_work(engine, readonly=True) as s:
+        files = s.scalar(select(func.count()).select_from(IndividualFile))
+        records = s.scalar(select(func.count()).select_from(EntryExitRecord))
+    engine.dispose()
+    return f"{files:,} files, {records:,} records"
+
+
 def run(url: str, clients: int, seconds: float, workers: int, pool: int = 200_000,
-        rate: float = 300) -> list[tuple[str, str, str, str]]:
+        rates: list[float] = (300,)) -> list[tuple[str, str, str, str]]:
+    held = size(url)
     outside, inside = travellers(url, pool)
     port = free_port()
     env = dict(os.environ, SMARTBORDERS_DATABASE_URL=url, SMARTBORDERS_LOG_LEVEL="WARNING")
@@ -160,7 +172,7 @@ def run(url: str, clients: int, seconds: float, workers: int, pool: int = 200_00
             time.sleep(0.2)
         asyncio.run(drive(port, clients, min(3.0, seconds), outside, inside))  # warm-up
         res = asyncio.run(drive(port, clients, seconds, outside, inside))
-        paced = asyncio.run(drive(port, clients, seconds, outside, inside, rate=rate))
+        paced = [(rate, asyncio.run(drive(port, clients, seconds, outside, inside, rate=rate))) for rate in rates]
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -171,7 +183,7 @@ def run(url: str, clients: int, seconds: float, workers: int, pool: int = 200_00
     engine = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     done = n / res["elapsed"]
     rows = [
-        (f"border check + record entry over HTTP, {engine}, {clients} clients",
+        (f"border check + record entry over HTTP, {engine} ({held}), {clients} clients",
          f"p50 {pct(lat['entry'], 50) * 1e3:.1f} ms, p95 {pct(lat['entry'], 95) * 1e3:.1f} ms "
          f"({len(lat['entry'])} entries)", "p95 ≤ 50 ms", f"{workers} server process(es)"),
         (f"record exit over HTTP, {engine}", f"p50 {pct(lat['exit'], 50) * 1e3:.1f} ms, p95 "
@@ -179,16 +191,18 @@ def run(url: str, clients: int, seconds: float, workers: int, pool: int = 200_00
         (f"crossings recorded durably, {engine}", f"{done:.0f} /s over {res['elapsed']:.0f} s, "
          f"{len(res['errors'])} errors", "≥ 300 /s", res["errors"][0][:80] if res["errors"] else ""),
     ]
-    plat = paced["lat"]["entry"] + paced["lat"]["exit"]
-    prate = len(plat) / paced["elapsed"]
-    rows.append((f"crossings at an offered {rate:.0f} /s, {engine}, {clients} clients",
-                 f"achieved {prate:.0f} /s; p50 {pct(plat, 50) * 1e3:.1f} ms, p95 {pct(plat, 95) * 1e3:.1f} ms, "
-                 f"p99 {pct(plat, 99) * 1e3:.1f} ms", "p95 ≤ 50 ms", f"{len(paced['errors'])} errors; latency from "
-                 "when each request was due"))
+    for rate, p in paced:
+        plat = p["lat"]["entry"] + p["lat"]["exit"]
+        prate = len(plat) / p["elapsed"]
+        rows.append((f"crossings at an offered {rate:.0f} /s, {engine}, {clients} clients",
+                     f"achieved {prate:.0f} /s; p50 {pct(plat, 50) * 1e3:.1f} ms, p95 {pct(plat, 95) * 1e3:.1f} ms, "
+                     f"p99 {pct(plat, 99) * 1e3:.1f} ms", "p95 ≤ 50 ms", f"{len(p['errors'])} errors; latency from "
+                     "when each request was due"))
     return rows
 
 
-def with_fresh_databases(travellers: int, seconds: float) -> list[tuple[str, str, str, str]]:
+def with_fresh_databases(travellers: int, seconds: float, rates: list[float] = (300,)
+                         ) -> list[tuple[str, str, str, str]]:
     """Build a PostgreSQL and a SQLite database with synthetic travellers, run the load on each, drop them."""
     import tempfile
     from datetime import date
@@ -210,12 +224,11 @@ def with_fresh_databases(travellers: int, seconds: float) -> list[tuple[str, str
         url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
         engine = make_engine(url)
         upgrade(engine)
-        counts = generate(engine, travellers=travellers, days=1300, end=date.today(), seed=5)
+        generate(engine, travellers=travellers, days=1300, end=date.today(), seed=5)
         with engine.connect() as conn:
             conn.execute(text("ANALYZE"))
         engine.dispose()
-        rows += [(r[0] + f" ({counts['files']:,} files, {counts['records']:,} records)", *r[1:])
-                 for r in run(url, 32, seconds, workers=2)]
+        rows += run(url, 32, seconds, workers=2, rates=rates)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -224,10 +237,9 @@ def with_fresh_databases(travellers: int, seconds: float) -> list[tuple[str, str
         url = f"sqlite:///{tmp}/bench.db"
         engine = make_engine(url)
         upgrade(engine)
-        counts = generate(engine, travellers=travellers, days=1300, end=date.today(), seed=5)
+        generate(engine, travellers=travellers, days=1300, end=date.today(), seed=5)
         engine.dispose()
-        rows += [(r[0] + f" ({counts['files']:,} files, {counts['records']:,} records)", *r[1:])
-                 for r in run(url, 32, seconds, workers=1)]
+        rows += run(url, 32, seconds, workers=1, rates=rates)
     return rows
 
 
@@ -237,9 +249,9 @@ def main() -> None:
     p.add_argument("--clients", type=int, default=32)
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--rate", type=float, default=300, help="offered crossings/s for the paced run")
+    p.add_argument("--rates", default="150,250", help="offered crossings/s for the paced runs, comma-separated")
     a = p.parse_args()
-    for row in run(a.url, a.clients, a.seconds, a.workers, rate=a.rate):
+    for row in run(a.url, a.clients, a.seconds, a.workers, rates=[float(r) for r in a.rates.split(",")]):
         print(" | ".join(row))
 
 

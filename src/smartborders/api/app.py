@@ -47,7 +47,9 @@ async def run_use_case(request: Request, use_case: Callable[[Any], T], *, readon
 
         # The border path gets few threads per process: its use cases hold the GIL between short
         # database round trips, and many threads fighting for it cost more than they overlap
-        # (measured, 32 clients on 2 cores: 40 threads 173 req/s, 2 threads 256, 1 thread 355).
+        # (measured, 32 clients on 2 cores, 2 processes: 40 threads 173 req/s; 1 thread won on a
+        # 100k-file database, 2 threads on 1M files / 8.5M records, where the round trips are longer:
+        # 254 vs 310 crossings/s, p95 at an offered 250/s 2.3 s vs 0.18 s).
         # Reports and administration keep the default pool, so they never hold up a border check.
         state.border_limiter = anyio.CapacityLimiter(get_settings().border_threads)
     return await anyio.to_thread.run_sync(

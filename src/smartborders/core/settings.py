@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = Field(default=True, description="JSON logs for machines; False for a console.")
     timezone: str = Field(default="Europe/Brussels", description="Default local zone of a crossing point.")
-    border_threads: int = Field(default=1, ge=1, le=64,
+    border_threads: int = Field(default=2, ge=1, le=64,
                                 description="Threads per server process for border checks (see api/app.py).")
 
     @field_validator("log_level", mode="before")
