@@ -148,7 +148,12 @@ def test_unparsable_json_and_unknown_route(server):
 
 def test_health_metrics_openapi(server):
     assert server.http.get("/health").json()["status"] == "ok"
-    assert "smartborders_http_requests" in server.http.get("/metrics").text
+    server.http.get("/api/v1/files/00000000-0000-0000-0000-000000000000")
+    text = server.http.get("/metrics").text
+    # Counted per route template and status, with the latency histogram beside it.
+    assert 'smartborders_http_requests_total{method="GET",route="/health",status="200"}' in text
+    assert 'route="/api/v1/files/{file_id}",status="404"' in text
+    assert 'smartborders_http_request_seconds_count{method="GET",route="/health"}' in text
     spec = server.http.get("/openapi.json").json()
     assert "/api/v1/border/entries" in spec["paths"]
 

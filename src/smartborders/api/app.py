@@ -58,6 +58,34 @@ async def run_use_case(request: Request, use_case: Callable[[Any], T], *, readon
     )
 
 
+class _Metrics:
+    """Request count and latency per route, as a plain ASGI middleware: Starlette's `BaseHTTPMiddleware`
+    runs each request through an extra task and stream, which cost about a tenth of a border check's
+    CPU (measured with py-spy)."""
+
+    def __init__(self, app: Any, requests: Counter, latency: Histogram) -> None:
+        self.app, self.requests, self.latency = app, requests, latency
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start, status = time.perf_counter(), 500
+
+        async def send_status(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            self.requests.labels(scope["method"], path, str(status)).inc()
+            self.latency.labels(scope["method"], path).observe(time.perf_counter() - start)
+
+
 def problem_response(status: int, slug: str, title: str, detail: str, instance: str, **ext: Any) -> JSONResponse:
     body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail, "instance": instance}
     body.update(ext)
@@ -84,15 +112,7 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
     latency = Histogram("smartborders_http_request_seconds", "HTTP request latency", ["method", "route"],
                         registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 
-    @app.middleware("http")
-    async def _metrics(request: Request, call_next):  # type: ignore[no-untyped-def]
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        requests.labels(request.method, path, str(response.status_code)).inc()
-        latency.labels(request.method, path).observe(time.perf_counter() - start)
-        return response
+    app.add_middleware(_Metrics, requests=requests, latency=latency)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):  # type: ignore[no-untyped-def]

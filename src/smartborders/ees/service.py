@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy import Engine, and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
@@ -144,12 +144,7 @@ def _idempotent(ctx: Context, operation: str, command: Any, result_type: type[T]
                 do: Callable[[], T]) -> T:
     """EES writes are replayable (DESIGN: idempotent writes; Art. 21 fall-back uploads)."""
     fp = _fingerprint(operation, command)
-    # Core statements, not the ORM: this row is never read back as an object, and the unit of work's
-    # bookkeeping cost more than the round trip on the border check's hot path (measured).
-    t = IdempotentRequest.__table__
-    seen = ctx.session.execute(
-        select(t.c.operation, t.c.fingerprint, t.c.response).where(t.c.client_id == command.client_id)
-    ).first()
+    seen = ctx.session.execute(_SEEN, {"cid": command.client_id}).first()
     if seen is not None:
         if seen.operation != operation or seen.fingerprint != fp:
             raise ClientIdReused(
@@ -159,11 +154,19 @@ def _idempotent(ctx: Context, operation: str, command: Any, result_type: type[T]
         return result_type.model_validate(seen.response)
     result = do()
     ctx.session.flush()
-    ctx.session.execute(t.insert().values(
-        client_id=command.client_id, operation=operation, fingerprint=fp, status=201,
-        response=result.model_dump(mode="json"), created_at=ctx.now(),
-    ))
+    ctx.session.execute(_REMEMBER, {
+        "client_id": command.client_id, "operation": operation, "fingerprint": fp, "status": 201,
+        "response": result.model_dump(mode="json"), "created_at": ctx.now(),
+    })
     return result
+
+
+# The statements of the border check's hot path are built once, with bound parameters: building and
+# cache-keying a statement per request cost more than running it (measured with py-spy). Core,
+# not the ORM: these rows are never read back as objects.
+_IDEM = IdempotentRequest.__table__
+_SEEN = select(_IDEM.c.operation, _IDEM.c.fingerprint, _IDEM.c.response).where(_IDEM.c.client_id == bindparam("cid"))
+_REMEMBER = _IDEM.insert()
 
 
 @dataclass(frozen=True)
@@ -309,15 +312,8 @@ def _lock_by_document(ctx: Context, doc: S.DocumentIn
                       ) -> tuple[_LockedFile | None, _Document | None, list[_Record]]:
     """A crossing's read in one round trip: the file holding the document, locked against a
     simultaneous crossing of the same person, with the document and every record of the file."""
-    stmt = (
-        select(*_FILE.c, _DOC.c.id, _DOC.c.file_id, _DOC.c.number, _DOC.c.issuing_state, _DOC.c.expiry_date,
-               *_RECORD_COLUMNS)
-        .select_from(_FILE.join(_DOC, _DOC.c.file_id == _FILE.c.id).outerjoin(_REC, _REC.c.file_id == _FILE.c.id))
-        .where(_DOC.c.number == _normalise_number(doc.number), _DOC.c.issuing_state == doc.issuing_state)
-        .order_by(_REC.c.entry_at)
-        .with_for_update(of=_FILE)
-    )
-    rows = ctx.session.execute(stmt).all()
+    rows = ctx.session.execute(_LOCK_BY_DOCUMENT, {"number": _normalise_number(doc.number),
+                                                   "state": doc.issuing_state}).all()
     if not rows:
         return None, None, []
     first = rows[0]
@@ -325,6 +321,18 @@ def _lock_by_document(ctx: Context, doc: S.DocumentIn
     d = _Document(*first[_R:_R + 5])
     records = [_Record(*r[_R + 5:]) for r in rows if r[_R + 5] is not None]
     return f, d, records
+
+
+_LOCK_BY_DOCUMENT = (
+    select(*_FILE.c, _DOC.c.id, _DOC.c.file_id, _DOC.c.number, _DOC.c.issuing_state, _DOC.c.expiry_date,
+           *_RECORD_COLUMNS)
+    .select_from(_FILE.join(_DOC, _DOC.c.file_id == _FILE.c.id).outerjoin(_REC, _REC.c.file_id == _FILE.c.id))
+    .where(_DOC.c.number == bindparam("number"), _DOC.c.issuing_state == bindparam("state"))
+    .order_by(_REC.c.entry_at)
+    .with_for_update(of=_FILE)
+)
+_INSERT_RECORD = _REC.insert()
+_CLOSE_RECORD = update(_REC).where(_REC.c.id == bindparam("record_id"))
 
 
 def _records(ctx: Context, f: IndividualFile | None) -> list[Any]:
@@ -742,7 +750,7 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
     latest = a.latest_exit if a.rule_applies else None
     ctx.session.flush()  # the file and the document exist before the record that points at them
     record_id = uuid.uuid4()
-    ctx.session.execute(_REC.insert().values(
+    ctx.session.execute(_INSERT_RECORD, dict(
         id=record_id, file_id=f.id, entry_client_id=cmd.client_id, entry_at=at, entry_date=on,
         entry_bcp=bcp.code, entry_authority=cmd.authority, entry_from_stamp=False, document_id=doc.id,
         family_member=cmd.family_member, max_stay_days=a.max_stay_days, authorised_until=latest,
@@ -813,7 +821,7 @@ def _record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
                                   exit_authority=cmd.authority, fallback=rec.fallback or cmd.fallback)
     if days_over and not rec.overstay:
         values.update(overstay=True, overstay_flagged_at=at)  # Art. 12(1): the maximum stay was exceeded
-    ctx.session.execute(update(_REC).where(_REC.c.id == rec.id).values(**values))
+    ctx.session.execute(_CLOSE_RECORD, {"record_id": rec.id, **values})
     stay_days = (on - rec.entry_date).days + 1
     text = (f"Stay {rec.entry_date} – {on}: {stay_days} day(s); authorised until {rec.authorised_until}. "
             + (f"Overstay of {days_over} day(s)." if days_over else "No overstay.")
@@ -844,7 +852,7 @@ def _stamped_entry(ctx: Context, f: IndividualFile, records: list[Any], cmd: S.E
     rec = _StampedEntry(uuid.uuid4(), entry_at, entry_on,
                         a.latest_exit if a.max_stay_days else entry_on - timedelta(days=1), fallback=cmd.fallback)
     ctx.session.flush()
-    ctx.session.execute(_REC.insert().values(
+    ctx.session.execute(_INSERT_RECORD, dict(
         id=rec.id, file_id=f.id, entry_client_id=f"{cmd.client_id}:stamp", entry_at=entry_at,
         entry_date=entry_on, entry_bcp=bcp.code, entry_authority=cmd.authority, entry_from_stamp=True,
         family_member=False, max_stay_days=a.max_stay_days, authorised_until=rec.authorised_until,
