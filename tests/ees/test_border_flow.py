@@ -179,3 +179,23 @@ def test_the_file_is_brought_up_to_date_at_the_next_crossing(ees_engine):
     assert sorted(d.number for d in newest.documents) == sorted([old.number, t.document.number])
     assert len(newest.records) == 3 and newest.records[-1].exit_date is None
     assert newest.surname == "MARRIEDNAME" and newest.fingerprint_status == "present"
+
+
+def test_replays_of_exits_and_refusals_return_their_first_answers(ees_engine):
+    """Each write's client id is looked up in the query that locks the file; a replay made after the
+    traveller moved on still gets the first answer, and writes nothing."""
+    c, t = clock(), Traveller("KOR")
+    run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry()))
+    c.advance(timedelta(days=3))
+    out = t.exit()
+    first = run(ees_engine, c, lambda ctx: service.record_exit(ctx, out))
+    c.advance(timedelta(days=1))
+    assert run(ees_engine, c, lambda ctx: service.record_exit(ctx, out)) == first  # now outside: still the answer
+    refusal = S.RefusalCommand(client_id="refusal-1", bcp="NL-AMS", authority="NL-KMAR", document=t.document,
+                               reasons=["E"])
+    once = run(ees_engine, c, lambda ctx: service.record_refusal(ctx, refusal))
+    assert run(ees_engine, c, lambda ctx: service.record_refusal(ctx, refusal)) == once
+    with pytest.raises(service.ClientIdReused):  # the exit's id, given to an entry
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(client_id=out.client_id)))
+    found = run(ees_engine, c, lambda ctx: service.search(ctx, S.SearchRequest(document=t.document)), readonly=True)
+    assert len(found.file.records) == 1 and len(found.file.refusals) == 1

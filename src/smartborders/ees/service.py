@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from smartborders.core.clock import Clock, local_date
 from smartborders.core.db import unit_of_work
-from smartborders.core.errors import Conflict, InvalidInput, NotFound
+from smartborders.core.errors import Conflict, InvalidInput, NotFound, Problem
 from smartborders.ees import schemas as S
 from smartborders.ees.models import (
     BiometricSample,
@@ -116,6 +116,9 @@ class Context:
     session: Session
     clock: Clock
     found_document: Any = None  # the document (ORM object or row) a file was found by, for `_add_document`
+    # A crossing looks up its client id's stored answer in its first query (`_lock_by_document`).
+    replay_key: str | None = None
+    replay_checked: bool = False
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -140,11 +143,37 @@ def _fingerprint(operation: str, command: BaseModel) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+class _Replay(Exception):  # noqa: N818 - control flow, never leaves `_idempotent`
+    def __init__(self, seen: Any) -> None:
+        self.seen = seen
+
+
 def _idempotent(ctx: Context, operation: str, command: Any, result_type: type[T],
-                do: Callable[[], T]) -> T:
-    """EES writes are replayable (DESIGN: idempotent writes; Art. 21 fall-back uploads)."""
+                do: Callable[[], T], *, in_first_query: bool = False) -> T:
+    """EES writes are replayable (DESIGN: idempotent writes; Art. 21 fall-back uploads): a client id
+    seen before returns the answer it got then. Crossings look the id up in the query that finds
+    and locks the file (`in_first_query`: one round trip less); if they fail before that, the id is
+    looked up on its own, so a replay still gets its first answer."""
     fp = _fingerprint(operation, command)
-    seen = ctx.session.execute(_SEEN, {"cid": command.client_id}).first()
+    seen = None
+    if in_first_query:
+        ctx.replay_key = command.client_id
+        try:
+            result = do()
+        except _Replay as r:
+            seen = r.seen
+        except Problem:
+            if ctx.replay_checked:
+                raise
+            seen = ctx.session.execute(_SEEN, {"cid": command.client_id}).first()
+            if seen is None:
+                raise
+        if seen is None:
+            assert ctx.replay_checked, "a crossing looks up its client id before it writes"
+    else:
+        seen = ctx.session.execute(_SEEN, {"cid": command.client_id}).first()
+        if seen is None:
+            result = do()
     if seen is not None:
         if seen.operation != operation or seen.fingerprint != fp:
             raise ClientIdReused(
@@ -152,13 +181,21 @@ def _idempotent(ctx: Context, operation: str, command: Any, result_type: type[T]
                 client_id=command.client_id,
             )
         return result_type.model_validate(seen.response)
-    result = do()
     ctx.session.flush()
     ctx.session.execute(_REMEMBER, {
         "client_id": command.client_id, "operation": operation, "fingerprint": fp, "status": 201,
         "response": result.model_dump(mode="json"), "created_at": ctx.now(),
     })
     return result
+
+
+def _check_replay(ctx: Context, seen: Any) -> None:
+    """Called by a crossing once it has read the stored answer for its client id (None: none)."""
+    if ctx.replay_key is None:
+        return
+    ctx.replay_checked = True
+    if seen is not None:
+        raise _Replay(seen)
 
 
 # The statements of the border check's hot path are built once, with bound parameters: building and
@@ -313,20 +350,25 @@ def _lock_by_document(ctx: Context, doc: S.DocumentIn
     """A crossing's read in one round trip: the file holding the document, locked against a
     simultaneous crossing of the same person, with the document and every record of the file."""
     rows = ctx.session.execute(_LOCK_BY_DOCUMENT, {"number": _normalise_number(doc.number),
-                                                   "state": doc.issuing_state}).all()
+                                                   "state": doc.issuing_state, "cid": ctx.replay_key}).all()
     if not rows:
+        if ctx.replay_key is not None:
+            _check_replay(ctx, ctx.session.execute(_SEEN, {"cid": ctx.replay_key}).first())
         return None, None, []
     first = rows[0]
+    _check_replay(ctx, first if first.operation is not None else None)
     f = _LockedFile(ctx, first)
     d = _Document(*first[_R:_R + 5])
-    records = [_Record(*r[_R + 5:]) for r in rows if r[_R + 5] is not None]
+    records = [_Record(*r[_R + 5:_R + 16]) for r in rows if r[_R + 5] is not None]
     return f, d, records
 
 
 _LOCK_BY_DOCUMENT = (
     select(*_FILE.c, _DOC.c.id, _DOC.c.file_id, _DOC.c.number, _DOC.c.issuing_state, _DOC.c.expiry_date,
            *_RECORD_COLUMNS)
-    .select_from(_FILE.join(_DOC, _DOC.c.file_id == _FILE.c.id).outerjoin(_REC, _REC.c.file_id == _FILE.c.id))
+    .add_columns(_IDEM.c.operation, _IDEM.c.fingerprint, _IDEM.c.response)
+    .select_from(_FILE.join(_DOC, _DOC.c.file_id == _FILE.c.id).outerjoin(_REC, _REC.c.file_id == _FILE.c.id)
+                 .outerjoin(_IDEM, _IDEM.c.client_id == bindparam("cid")))
     .where(_DOC.c.number == bindparam("number"), _DOC.c.issuing_state == bindparam("state"))
     .order_by(_REC.c.entry_at)
     .with_for_update(of=_FILE)
@@ -678,7 +720,8 @@ def _assess(stays: list[Stay], on: date, mode: Mode, visa: Visa | None, family_m
 
 def record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
     """Art. 14, 16(2), 11(2)(a): create or update the file, compute the authorised stay, record the entry."""
-    return _idempotent(ctx, "entry", cmd, S.EntryResult, lambda: _record_entry(ctx, cmd))
+    return _idempotent(ctx, "entry", cmd, S.EntryResult, lambda: _record_entry(ctx, cmd),
+                       in_first_query=True)
 
 
 @dataclass
@@ -793,7 +836,8 @@ def _update_identity(f: IndividualFile | _LockedFile, ident: S.IdentityIn) -> No
 
 def record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
     """Art. 16(3), 11(2)(c): close the open record; any overstay is reported and flagged."""
-    return _idempotent(ctx, "exit", cmd, S.ExitResult, lambda: _record_exit(ctx, cmd))
+    return _idempotent(ctx, "exit", cmd, S.ExitResult, lambda: _record_exit(ctx, cmd),
+                       in_first_query=True)
 
 
 def _record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
@@ -863,7 +907,8 @@ def _stamped_entry(ctx: Context, f: IndividualFile, records: list[Any], cmd: S.E
 
 def record_refusal(ctx: Context, cmd: S.RefusalCommand) -> S.RefusalResult:
     """Art. 18: a refusal record with its reason letters; biometrics only on reasons B, D or H (18(2))."""
-    return _idempotent(ctx, "refusal", cmd, S.RefusalResult, lambda: _record_refusal(ctx, cmd))
+    return _idempotent(ctx, "refusal", cmd, S.RefusalResult, lambda: _record_refusal(ctx, cmd),
+                       in_first_query=True)
 
 
 def _record_refusal(ctx: Context, cmd: S.RefusalCommand) -> S.RefusalResult:
