@@ -33,7 +33,8 @@ from contextlib import contextmanager
 from functools import cached_property, lru_cache
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Table, insert, select
+from sqlalchemy import Connection, Engine, Table, UniqueConstraint, insert, select
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from smartborders.ees.models import (
     CrossingPoint,
@@ -372,6 +373,9 @@ def load(engine: Engine, population: Population, traffic: Traffic, *, progress: 
     with _progress(progress, counts) as advance, ThreadPoolExecutor(1) as builder, engine.begin() as conn:
         _lock_crossing_points(conn, traffic)
         checks = "sqlite" if form.name == "sqlite" else _foreign_key_checks(conn, fk_triggers)
+        if form.name != "sqlite":
+            # Index builds sort in memory instead of in temporary files (the default is 64 MB).
+            conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
         if form.name == "sqlite":
             # A larger page cache for this connection while the indexes grow; put back afterwards.
             before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
@@ -447,11 +451,18 @@ def _write_postgres(conn: Connection, table: Table, columns: dict[str, list],
                     advance: Callable[[int], None]) -> None:
     # Into an empty table, building each secondary index once after the COPY is cheaper than
     # growing all of them row by row; into a table with data, rebuilding would cost more.
+    # Unique constraints too (the client ids of the records: two of its largest indexes); primary
+    # keys stay, other tables' foreign keys hang on them.
     empty = conn.exec_driver_sql(f"SELECT NOT EXISTS (SELECT 1 FROM {table.name})").scalar()
     rebuild = [ix for ix in table.indexes if empty]
+    unique = [c for c in table.constraints if empty and isinstance(c, UniqueConstraint)]
     for ix in rebuild:
         ix.drop(conn)
+    for c in unique:
+        conn.execute(DropConstraint(c))
     _copy_postgres(conn, table, columns, advance)
+    for c in unique:
+        conn.execute(AddConstraint(c))
     for ix in rebuild:
         ix.create(conn)
 
