@@ -175,7 +175,7 @@ def capture(image: np.ndarray | bytes | str | Path, source: Source = "live", *, 
         if not boxes:
             q = FaceQuality(faces=0, reasons=("no face found",))
             if gate:
-                raise FaceRejected("no face found in the image", quality=q.to_json())
+                raise FaceRejected("no face found in the image", quality=q.to_json(), reasons=list(q.reasons))
             return FaceSample(np.zeros(128, np.float32), q, source)
         best = max(range(len(boxes)), key=lambda i: scores[i])
         faces = sum(1 for s in scores if s >= max(SECOND_FACE_SCORE * scores[best], 0.3))
