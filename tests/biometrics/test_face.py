@@ -119,3 +119,26 @@ def test_cli_face_compare_rejects_with_reasons_on_stderr(tmp_path):
     assert "blurred.png" in res.stderr and "image blurred" in res.stderr
     missing = run_cli("face", "compare", str(a), str(tmp_path / "nope.png"))
     assert missing.returncode == 2 and "nope.png" in missing.stderr
+
+
+def test_the_synthetic_descriptor_model_matches_the_real_one(reference):
+    """biometrics/synthetic.FaceEmbeddingModel stands in for dlib at million scale: its genuine and
+    impostor distances must sit where the real model's do on real photographs."""
+    from smartborders.biometrics.synthetic import FACE_MODEL
+
+    variants = [ASTRONAUT[:, ::-1], (transform.rotate(ASTRONAUT, 8) * 255).astype(np.uint8),
+                (ASTRONAUT * 0.6).astype(np.uint8),
+                (filters.gaussian(ASTRONAUT, 1.0, channel_axis=-1) * 255).astype(np.uint8)]
+    real_genuine = [face.compare(reference, face.capture(v)).distance for v in variants]
+    others = [face.capture(lfw_face(i), gate=False) for i in range(0, 100, 5)]
+    real_impostor = [face.compare(reference, o).distance for o in others if o.quality.faces]
+
+    rng = np.random.default_rng(2)
+    ids = FACE_MODEL.identities(2000, rng)
+    a, b = FACE_MODEL.captures(ids, rng), FACE_MODEL.captures(ids, rng)
+    genuine = np.linalg.norm(a - b, axis=1)
+    impostor = np.linalg.norm(a[:1000] - b[1000:], axis=1)
+    assert min(real_genuine) <= np.median(genuine) <= max(real_genuine)
+    assert abs(np.median(impostor) - np.median(real_impostor)) < 0.1
+    # The two populations are separated as the real ones are, on either side of the threshold.
+    assert np.percentile(genuine, 99) < face.FACE_THRESHOLD < np.percentile(impostor, 0.1)

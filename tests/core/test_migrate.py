@@ -7,6 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 
 import smartborders.ees.models  # noqa: F401
+import smartborders.interop.models  # noqa: F401
 from smartborders.core.db import Base, unit_of_work
 from smartborders.core.migrate import current_revision, head_revision, upgrade
 from smartborders.ees.models import CrossingPoint

@@ -139,8 +139,6 @@ def test_two_entries_of_one_traveller_at_once_cannot_both_win(ees_engine, known)
 
 def test_the_file_is_brought_up_to_date_at_the_next_crossing(ees_engine):
     """Art. 14(1), 17(4): what a crossing learns lands on the file; what it does not change stays."""
-    import base64
-
     from tests.ees.factory import document
 
     c, t = clock(), Traveller("USA")
@@ -160,8 +158,9 @@ def test_the_file_is_brought_up_to_date_at_the_next_crossing(ees_engine):
     t.document = t.document.model_copy(update={"expiry_date": date(2031, 5, 1)})
     t.identity = t.identity.model_copy(update={"surname": "MARRIEDNAME"})
     c.advance(timedelta(days=30))
-    finger = base64.b64encode(b"template").decode()
-    bio = S.BiometricsIn(fingerprints={"right_index": finger, "right_middle": finger})
+    from tests.specimens import b64, finger_png
+
+    bio = S.BiometricsIn(fingerprints={"right_index": b64(finger_png(31)), "right_middle": b64(finger_png(32))})
     run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=bio, nfp=True)))
     after = file()
     assert after.id == before.id and after.surname == "MARRIEDNAME"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import random
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
@@ -25,12 +24,16 @@ from smartborders.ees.models import (
 from smartborders.ees.service import run
 from smartborders.travel.retention import RecordDates, Rule, erasure_plan, file_erasure_date
 from tests.ees.factory import START, Traveller, client_id, clock
+from tests.specimens import b64, face_png, finger_png
 
 DAY = timedelta(days=1)
 MODELS = {"files": IndividualFile, "records": EntryExitRecord, "refusals": RefusalRecord,
           "documents": TravelDocument, "biometrics": BiometricSample, "amendments": RecordAmendment}
-BIO = S.BiometricsIn(face=base64.b64encode(b"face").decode(),
-                     fingerprints={"right_index": base64.b64encode(b"print").decode()})
+
+
+def bio(person: int) -> S.BiometricsIn:
+    """A face (lfw_subset person) and a right index finger (synthetic), different for each person."""
+    return S.BiometricsIn(face=b64(face_png(person)), fingerprints={"right_index": b64(finger_png(500 + person))})
 
 
 def on(day: date) -> datetime:
@@ -72,7 +75,7 @@ def refuse(engine, c, t: Traveller) -> S.RefusalResult:
 
 def test_last_exit_3_years_and_1_day_kept_then_the_file_goes_with_everything(ees_engine):
     c, t = clock(), Traveller("USA")
-    res = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=BIO)))
+    res = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=bio(1))))
     extend(ees_engine, c, res.record_id, 10)
     c.advance(10 * DAY)
     run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit()))  # exit 2026-04-20
@@ -254,10 +257,10 @@ def test_a_day_that_has_not_begun_can_only_be_looked_at(ees_engine):
 
 def test_advance_erasure_removes_the_file_and_only_that_file(ees_engine):
     c, gone, stays = clock(), Traveller("USA"), Traveller("USA")
-    res = run(ees_engine, c, lambda ctx: service.record_entry(ctx, gone.entry(biometrics=BIO)))
+    res = run(ees_engine, c, lambda ctx: service.record_entry(ctx, gone.entry(biometrics=bio(2))))
     extend(ees_engine, c, res.record_id, 5)
     refuse(ees_engine, c, gone)
-    trip(ees_engine, c, stays, 2, biometrics=BIO)
+    trip(ees_engine, c, stays, 2, biometrics=bio(3))
     before = counts(ees_engine, c)
 
     with pytest.raises(P.UnknownErasureBasis):
@@ -267,7 +270,7 @@ def test_advance_erasure_removes_the_file_and_only_that_file(ees_engine):
     out = run(ees_engine, c, lambda ctx: P.erase_file(ctx, uuid.UUID(res.file_id), basis="residence_permit"))
     assert (out.files, out.records, out.refusals) == (1, 1, 1)
     assert out.detail == {"records": 1, "refusals": 1, "documents": 1, "biometric_samples": 2,
-                          "amendments": 1}
+                          "amendments": 1, "biometric_templates": 2}
     after = counts(ees_engine, c)
     assert after == {"files": before["files"] - 1, "records": before["records"] - 1, "refusals": 0,
                      "documents": before["documents"] - 1, "biometrics": before["biometrics"] - 2,

@@ -161,6 +161,7 @@ def test_the_schema_is_whole_after_a_load(ees_engine, twice):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
+    import smartborders.interop.models  # noqa: F401  (all tables in the metadata)
     from smartborders.core.db import Base
 
     generate(ees_engine, travellers=50, days=30, end=date(2026, 11, 29), seed=3)

@@ -43,7 +43,15 @@ from smartborders.ees.models import (
     RefusalRecord,
     TravelDocument,
 )
-from smartborders.ees.service import REPLAY_WINDOW, Context, overstayer_out, records_with_files, sweep_day
+from smartborders.ees.service import (
+    REPLAY_WINDOW,
+    Context,
+    biometric_subject,
+    overstayer_out,
+    records_with_files,
+    sweep_day,
+)
+from smartborders.interop.sbms import erase_subjects
 from smartborders.travel import retention
 from smartborders.travel.retention import Cutoffs, Rule
 
@@ -208,6 +216,8 @@ def purge(ctx: Context, *, as_of: date | None = None, dry_run: bool = False) -> 
         # pointing at it: without ix_ees_record_document (migration 0002) that cost 0.7 s per
         # document at 10 million records on PostgreSQL (measured).
         ctx.session.execute(delete(FILE).where(FILE.c.id.in_(due)))
+        # The files' templates in the shared biometric matching service go with them (Reg. 2019/817 Art. 15).
+        erase_subjects(ctx.session, [biometric_subject(i) for i in ctx.session.scalars(select(_DUE.c.id))])
     for key, table, where in _rules(c):
         if dry_run:
             kept_file = ~exists().where(_DUE.c.id == table.c.file_id)
@@ -251,6 +261,7 @@ def erase_file(ctx: Context, file_id: uuid.UUID | str, *, basis: str) -> S.Purge
         "amendments": _count(ctx, select(RecordAmendment.id).where(RecordAmendment.record_id.in_(rec_ids))),
     }
     ctx.session.execute(delete(FILE).where(FILE.c.id == fid))
+    detail["biometric_templates"] = erase_subjects(ctx.session, [biometric_subject(fid)])
     ctx.session.expire_all()
     return S.PurgeResultOut(as_of=sweep_day(ctx), files=1, records=detail["records"],
                             refusals=detail["refusals"], detail=detail)

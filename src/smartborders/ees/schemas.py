@@ -126,7 +126,8 @@ class VisaIn(Strict):
 
 
 class BiometricsIn(Strict):
-    """Facial image and fingerprints as captured; opaque bytes (base64 in JSON) until the biometric module.
+    """Facial image and fingerprints as captured (base64 image files in JSON: JPEG, PNG, ...); each passes
+    its capture quality gate (biometrics/face.py, biometrics/fingerprint.py) or the request is refused.
 
     Fingerprints are the four fingers of the right hand, else the left (Art. 3(1)(17), 17(1)(c))."""
 
@@ -167,6 +168,7 @@ class ExitCommand(Crossing):
         default=None, description="Art. 22(2): entered before the EES ran; the entry date from the stamp"
     )
     identity: IdentityIn | None = None
+    biometrics: BiometricsIn | None = Field(default=None, description="Art. 23(2): verification at exit")
 
 
 class RefusalCommand(Crossing):
@@ -332,6 +334,17 @@ class SearchResult(Out):
     file: FileOut | None
 
 
+class BiometricCheckOut(Out):
+    """What the biometric step of a crossing found (Art. 23; Reg. 2019/817 Art. 12-13)."""
+
+    face_quality: int | None = Field(description="capture quality of the live facial image, 0-100")
+    face_score: float | None = Field(description="similarity with the face on file, 0-1; null if none on file")
+    face_match: bool | None
+    fingers_compared: int = 0
+    fingers_matched: int = 0
+    enrolled: bool = Field(description="the templates were stored in the shared biometric matching service")
+
+
 class EntryResult(Out):
     record_id: str
     file_id: str
@@ -342,6 +355,7 @@ class EntryResult(Out):
     visa_entries_used: int | None
     visa_entries_used_up: bool | None
     stay: StayOut
+    biometrics: BiometricCheckOut | None = None
 
 
 class ExitResult(Out):
@@ -354,6 +368,7 @@ class ExitResult(Out):
     overstay: bool
     overstay_days: int
     explanation: str
+    biometrics: BiometricCheckOut | None = None
 
 
 class RefusalResult(Out):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import smartborders.ees.models  # noqa: F401  (registers the EES tables)
+import smartborders.interop.models  # noqa: F401  (the sBMS templates)
 from smartborders.core.db import Base
 
 target_metadata = Base.metadata

@@ -1,0 +1,117 @@
+"""The border check with real biometrics (dlib faces, NBIS fingerprints), on SQLite and PostgreSQL:
+verification against the file, identification when no file is found, templates in the sBMS."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from smartborders.biometrics.face import FaceRejected
+from smartborders.ees import purge as P
+from smartborders.ees import schemas as S
+from smartborders.ees import service
+from smartborders.ees.service import run
+from smartborders.interop.sbms import service_for
+from tests.ees.factory import Traveller, clock, document
+from tests.specimens import b64, face_png, finger_png
+
+
+def mirrored(png: bytes) -> bytes:
+    img = np.asarray(Image.open(io.BytesIO(png)))[:, ::-1]
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def records(engine, c, t) -> int:
+    found = run(engine, c, lambda ctx: service.search(ctx, S.SearchRequest(document=t.document)), readonly=True)
+    return len(found.file.records) if found.file else 0
+
+
+def test_a_travellers_biometrics_are_enrolled_then_verified_at_every_crossing(ees_engine):
+    c, t = clock(), Traveller("USA")
+    first = S.BiometricsIn(face=b64(face_png()), fingerprints={"right_index": b64(finger_png(41, 0))})
+    entry = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=first)))
+    assert entry.file_created and entry.biometrics.enrolled and entry.biometrics.face_match is None
+    assert entry.biometrics.face_quality > 40
+    c.advance(timedelta(days=4))
+    at_exit = S.BiometricsIn(face=b64(mirrored(face_png())))
+    out = run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit(biometrics=at_exit)))
+    assert out.biometrics.face_match and out.biometrics.face_score > 0.55 and not out.biometrics.enrolled
+    c.advance(timedelta(days=20))
+    again = S.BiometricsIn(face=b64(face_png()), fingerprints={"right_index": b64(finger_png(41, 3))})
+    back = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=again)))
+    assert back.biometrics.face_match and back.biometrics.fingers_compared == 1
+    assert back.biometrics.fingers_matched == 1 and back.biometrics.enrolled
+
+
+def test_someone_else_on_the_document_is_stopped_and_nothing_is_written(ees_engine):
+    c, t = clock(), Traveller("CAN")
+    run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=S.BiometricsIn(
+        face=b64(face_png(7)), fingerprints={"right_index": b64(finger_png(43))}))))
+    c.advance(timedelta(days=3))
+    with pytest.raises(service.BiometricMismatch) as err:
+        run(ees_engine, c, lambda ctx: service.record_exit(
+            ctx, t.exit(biometrics=S.BiometricsIn(face=b64(face_png(8))))))
+    assert err.value.status == 409 and err.value.extensions["check"]["face_match"] is False
+    assert records(ees_engine, c, t) == 1
+    run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit(biometrics=S.BiometricsIn(face=b64(face_png(7))))))
+    with pytest.raises(service.BiometricMismatch):  # the prints on file are another finger's
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=S.BiometricsIn(
+            fingerprints={"right_index": b64(finger_png(42))}))))
+    assert records(ees_engine, c, t) == 1
+
+
+def test_a_known_face_under_new_identity_data_is_caught(ees_engine):
+    c, first = clock(), Traveller("USA")
+    bio = S.BiometricsIn(face=b64(face_png()))
+    entry = run(ees_engine, c, lambda ctx: service.record_entry(ctx, first.entry(biometrics=bio)))
+    c.advance(timedelta(days=2))
+    run(ees_engine, c, lambda ctx: service.record_exit(ctx, first.exit()))
+    # A new passport and other identity data: no file by document or identity, but the face is known.
+    other = Traveller("BRA")
+    other.document = document(state="BRA")
+    with pytest.raises(service.BiometricMatchesOtherFile) as err:
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, other.entry(biometrics=S.BiometricsIn(
+            face=b64(mirrored(face_png()))))))
+    assert err.value.extensions["file_id"] == entry.file_id
+    assert records(ees_engine, c, other) == 0
+    # A different person with a new passport is registered as usual.
+    ok = run(ees_engine, c, lambda ctx: service.record_entry(ctx, other.entry(biometrics=S.BiometricsIn(
+        face=b64(face_png(14))))))
+    assert ok.file_created and ok.file_id != entry.file_id
+
+
+def test_a_poor_capture_is_refused_before_anything_is_read_or_written(ees_engine):
+    from skimage import filters
+
+    c, t = clock(), Traveller("JPN")
+    blurred = np.asarray(Image.open(io.BytesIO(face_png())))
+    blurred = (filters.gaussian(blurred, 3, channel_axis=-1) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(blurred).save(buf, format="PNG")
+    with pytest.raises(FaceRejected) as err:
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=S.BiometricsIn(
+            face=b64(buf.getvalue())))))
+    assert "image blurred" in " ".join(err.value.extensions["reasons"])
+    with pytest.raises(service.InvalidInput, match="fingerprints.right_index"):
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=S.BiometricsIn(
+            fingerprints={"right_index": b64(face_png())}))))
+    assert records(ees_engine, c, t) == 0
+
+
+def test_erasing_a_file_erases_its_templates_in_the_sbms(ees_engine):
+    c, t = clock(), Traveller("USA")
+    res = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=S.BiometricsIn(
+        face=b64(face_png(20))))))
+    from smartborders.biometrics import face
+
+    probe = face.capture(face_png(20))
+    assert service_for(ees_engine).identify_face(probe, k=1)[0].subject == f"EES:{res.file_id}"
+    out = run(ees_engine, c, lambda ctx: P.erase_file(ctx, res.file_id, basis="nationality"))
+    assert out.detail["biometric_templates"] == 1
+    assert service_for(ees_engine).identify_face(probe, k=1) == []
