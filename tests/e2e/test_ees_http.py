@@ -171,3 +171,25 @@ def test_web_service_for_travellers_and_carriers(server):
     late = http.post("/api/v1/traveller/stay-queries", json={"document": t["document"],
                                                              "intended_exit": "2026-07-09"}).json()
     assert late["answer"] == "NOT OK"
+
+
+def test_biometrics_over_http(server):
+    """A face and a print enrolled at entry; at exit another person's face is a 409 with the check;
+    a blurred face a 422 with the gate's reasons; nothing written by either."""
+    from tests.specimens import b64, face_png, finger_png
+
+    t = traveller(25)
+    bio = {"face": b64(face_png(5)), "fingerprints": {"right_index": b64(finger_png(61))}}
+    r = server.http.post("/api/v1/border/entries", json=entry(t, biometrics=bio))
+    assert r.status_code == 201, r.text
+    assert r.json()["biometrics"]["enrolled"] is True
+    body = assert_problem(server.http.post("/api/v1/border/exits", json=exit_(t, biometrics={
+        "face": b64(face_png(6))})), 409, "biometric-mismatch")
+    assert body["check"]["face_match"] is False and body["file_id"] == r.json()["file_id"]
+    body = assert_problem(server.http.post("/api/v1/border/exits", json=exit_(t, biometrics={
+        "fingerprints": {"right_index": b64(face_png(6))}})), 422, "fingerprint-quality")
+    assert "no fingerprint found" in body["detail"]
+    ok = server.http.post("/api/v1/border/exits", json=exit_(t, biometrics={
+        "face": b64(face_png(5)), "fingerprints": {"right_index": b64(finger_png(61, 2))}}))
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["biometrics"]["face_match"] is True and ok.json()["biometrics"]["fingers_matched"] == 1
