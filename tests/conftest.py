@@ -84,7 +84,7 @@ CLI = Path(sys.executable).with_name("smartborders")
 
 def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """Run the installed `smartborders` command as a user would."""
-    return subprocess.run([str(CLI), *args], input=stdin, capture_output=True, text=True, timeout=60)
+    return subprocess.run([str(CLI), *args], input=stdin, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="session")

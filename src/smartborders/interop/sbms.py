@@ -104,7 +104,7 @@ class BiometricMatchingService:
     def identify_face(self, probe: F.FaceSample | np.ndarray, k: int = 10, *, system: str | None = None
                       ) -> list[FaceCandidate]:
         """The k nearest faces of all systems (or of one), nearest first, each marked whether it is
-        within the verification threshold."""
+        within the identification threshold (stricter than 1:1: biometrics/face.py)."""
         vector = probe.embedding if isinstance(probe, F.FaceSample) else probe
         with self._lock:
             index = self._catch_up()
@@ -118,7 +118,7 @@ class BiometricMatchingService:
                     continue
                 subject = self._subject_of[i]
                 if system is None or subject.startswith(system + ":"):
-                    out.append(FaceCandidate(subject, i, d, d <= F.FACE_THRESHOLD))
+                    out.append(FaceCandidate(subject, i, d, d <= F.IDENTIFY_THRESHOLD))
         return out
 
     def identify_fingers(self, session: Session, probes: Mapping[str, FP.FingerprintSample],
