@@ -115,3 +115,24 @@ def test_erasing_a_file_erases_its_templates_in_the_sbms(ees_engine):
     out = run(ees_engine, c, lambda ctx: P.erase_file(ctx, res.file_id, basis="nationality"))
     assert out.detail["biometric_templates"] == 1
     assert service_for(ees_engine).identify_face(probe, k=1) == []
+
+
+def test_the_check_before_recording_reports_the_biometric_findings(ees_engine):
+    c, t = clock(), Traveller("USA")
+    run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=S.BiometricsIn(
+        face=b64(face_png(21))))))
+    c.advance(timedelta(days=2))
+
+    def check(tr, face):
+        req = S.BorderCheckRequest(direction="exit", bcp="NL-AMS", document=tr.document,
+                                   biometrics=S.BiometricsIn(face=b64(face)))
+        return run(ees_engine, c, lambda ctx: service.border_check(ctx, req), readonly=True)
+
+    same = check(t, face_png(21))
+    assert same.biometrics.face_match and not [f for f in same.findings if f.code.startswith("biometric")]
+    other = check(t, face_png(22))
+    assert other.biometrics.face_match is False and "biometric-mismatch" in {f.code for f in other.findings}
+    stranger = Traveller("BRA")
+    stranger.document = document(state="BRA")
+    known = check(stranger, face_png(21))
+    assert known.file is None and "known-under-other-identity" in {f.code for f in known.findings}

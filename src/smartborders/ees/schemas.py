@@ -226,6 +226,8 @@ class BorderCheckRequest(ByDocument):
     visa: VisaIn | None = None
     family_member: bool = False
     stamped_stays: list[StayPair] = Field(default_factory=list, max_length=100)
+    biometrics: BiometricsIn | None = Field(default=None, description="verified against the file, or "
+                                            "searched 1:N when no file is found (Art. 23(2)-(4))")
 
 
 class TravellerQuery(Strict):
@@ -408,6 +410,7 @@ class BorderCheckResult(Out):
     open_record: RecordOut | None
     stay: StayOut | None
     findings: list[Finding]
+    biometrics: BiometricCheckOut | None = None
 
 
 class WebServiceAnswer(Out):

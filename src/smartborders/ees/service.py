@@ -657,6 +657,7 @@ def get_file(ctx: Context, file_id: uuid.UUID) -> S.FileOut:
 
 def border_check(ctx: Context, req: S.BorderCheckRequest) -> S.BorderCheckResult:
     """Art. 14, 23 and 11(2): what the guard needs before recording the crossing, without writing."""
+    live = _capture(req.biometrics)
     bcp = _crossing_point(ctx, req.bcp)
     at = _instant(ctx, req.at)
     on = local_date(at, bcp.timezone)
@@ -710,8 +711,29 @@ def border_check(ctx: Context, req: S.BorderCheckRequest) -> S.BorderCheckResult
                 findings.append(S.Finding(code="overstay", message=f"authorised stay ended on "
                                           f"{open_rec.authorised_until}: {(on - open_rec.authorised_until).days} "
                                           "day(s) of overstay (Art. 11(2)(c))"))
+    check = _biometric_findings(ctx, f, live, findings)
     return S.BorderCheckResult(direction=req.direction, date=on, file=file_out(f) if f else None,
-                               open_record=record_out(open_rec) if open_rec else None, stay=stay, findings=findings)
+                               open_record=record_out(open_rec) if open_rec else None, stay=stay, findings=findings,
+                               biometrics=check)
+
+
+def _biometric_findings(ctx: Context, f: Any, live: _Live, findings: list[S.Finding]) -> S.BiometricCheckOut | None:
+    """The biometric step of a check, as findings rather than refusals: the guard decides."""
+    if not live:
+        return None
+    if f is not None:
+        try:
+            return _verify(ctx, f, live)
+        except BiometricMismatch as exc:
+            findings.append(S.Finding(code="biometric-mismatch", message=exc.detail))
+            return S.BiometricCheckOut.model_validate(exc.extensions["check"])
+    try:
+        _no_other_identity(ctx, live)
+    except BiometricMatchesOtherFile as exc:
+        findings.append(S.Finding(code="known-under-other-identity", message=f"{exc.detail} (file "
+                                  f"{exc.extensions['file_id']}, face score {exc.extensions['face_score']})"))
+    return S.BiometricCheckOut(face_quality=live.face.quality.score if live.face is not None else None,
+                               face_score=None, face_match=None, enrolled=False)
 
 
 def _in_scope(nationality: str) -> bool:
