@@ -136,3 +136,21 @@ def test_the_check_before_recording_reports_the_biometric_findings(ees_engine):
     stranger.document = document(state="BRA")
     known = check(stranger, face_png(21))
     assert known.file is None and "known-under-other-identity" in {f.code for f in known.findings}
+
+
+def test_under_heavy_traffic_no_biometrics_are_taken_and_the_record_says_so(ees_engine):
+    c, t = clock(), Traveller("USA")
+    run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=S.BiometricsIn(
+        face=b64(face_png(23))))))
+    c.advance(timedelta(days=2))
+    run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit()))
+    c.advance(timedelta(days=10))
+    # Another person's face would be a mismatch; with capture suspended it is neither taken nor checked.
+    res = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(
+        heavy_traffic=True, biometrics=S.BiometricsIn(face=b64(face_png(25))))))
+    assert res.biometrics is None
+    found = run(ees_engine, c, lambda ctx: service.search(ctx, S.SearchRequest(document=t.document)), readonly=True)
+    assert [r.mode for r in found.file.records] == ["full", "heavy_traffic"]
+    out = run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit(
+        heavy_traffic=True, biometrics=S.BiometricsIn(face=b64(face_png(25))))))
+    assert out.biometrics is None

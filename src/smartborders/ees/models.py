@@ -145,7 +145,7 @@ class EntryExitRecord(Base):
     overstay: Mapped[bool] = mapped_column(Boolean, default=False)  # Art. 12(1), 16(4)
     overstay_flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fallback: Mapped[bool] = mapped_column(Boolean, default=False)  # Art. 21(3)
-    mode: Mapped[str] = mapped_column(String(16), default="full")  # full, no_biometrics
+    mode: Mapped[str] = mapped_column(String(16), default="full")  # full, no_biometrics, heavy_traffic (capture suspended, Reg. 2025/1534)
 
     file: Mapped[IndividualFile] = relationship(back_populates="records")
     document: Mapped[TravelDocument | None] = relationship()  # orders the inserts: document before record

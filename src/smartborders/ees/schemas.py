@@ -156,6 +156,9 @@ class EntryCommand(Crossing):
     family_member: bool = Field(default=False, description="Art. 16(2)(c): family member of an EU citizen")
     nfp: bool = False
     biometrics: BiometricsIn | None = None
+    heavy_traffic: bool = Field(
+        default=False, description="the crossing point runs with biometric capture suspended for heavy traffic "
+        "(Reg. 2025/1534): no biometrics are taken or checked, and the record says so")
     stamped_stays: list[StayPair] = Field(
         default_factory=list, max_length=100,
         description="stays read from passport stamps (Art. 22(1); Reg. 2025/1534 Art. 5(3))",
@@ -169,6 +172,7 @@ class ExitCommand(Crossing):
     )
     identity: IdentityIn | None = None
     biometrics: BiometricsIn | None = Field(default=None, description="Art. 23(2): verification at exit")
+    heavy_traffic: bool = Field(default=False, description="biometric capture suspended for heavy traffic")
 
 
 class RefusalCommand(Crossing):

@@ -877,7 +877,7 @@ def _crossing(ctx: Context, cmd: S.Crossing) -> _Crossing:
 
 
 def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
-    live = _capture(cmd.biometrics)
+    live = _Live() if cmd.heavy_traffic else _capture(cmd.biometrics)
     c = _crossing(ctx, cmd)
     bcp, at, on, doc_in, ident, f, records = c.bcp, c.at, c.on, c.document, c.identity, c.file, c.records
     created = f is None
@@ -919,7 +919,8 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
         _update_identity(f, ident)
     if cmd.nfp and not f.nfp:
         _orm(f).nfp = True
-    _store_biometrics(ctx, f, cmd.biometrics, at, face=True, fingers=not f.visa_required)
+    if not cmd.heavy_traffic:
+        _store_biometrics(ctx, f, cmd.biometrics, at, face=True, fingers=not f.visa_required)
     if not created and f.fingerprint_status == "temporarily_impossible" and cmd.biometrics is not None \
             and cmd.biometrics.fingerprint_exemption == "physically_impossible":
         _orm(f).fingerprint_status, _orm(f).fingerprint_exemption = "not_applicable", "physically_impossible"
@@ -931,7 +932,8 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
         id=record_id, file_id=f.id, entry_client_id=cmd.client_id, entry_at=at, entry_date=on,
         entry_bcp=bcp.code, entry_authority=cmd.authority, entry_from_stamp=False, document_id=doc.id,
         family_member=cmd.family_member, max_stay_days=a.max_stay_days, authorised_until=latest,
-        overstay=False, fallback=cmd.fallback, mode="full" if f.face_status == "present" else "no_biometrics",
+        overstay=False, fallback=cmd.fallback,
+        mode="heavy_traffic" if cmd.heavy_traffic else "full" if f.face_status == "present" else "no_biometrics",
         **_visa_columns(cmd.visa),
     ))
     check = _enrol(ctx, f, live, at, check, fingers=not f.visa_required)
@@ -976,7 +978,7 @@ def record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
 
 
 def _record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
-    live = _capture(cmd.biometrics)
+    live = _Live() if cmd.heavy_traffic else _capture(cmd.biometrics)
     c = _crossing(ctx, cmd)
     bcp, at, on, doc_in, ident, f = c.bcp, c.at, c.on, c.document, c.identity, c.file
     check = _verify(ctx, f, live) if f is not None else None
