@@ -51,6 +51,7 @@ from smartborders.ees.service import (
     records_with_files,
     sweep_day,
 )
+from smartborders.interop import cir, mid
 from smartborders.interop.sbms import erase_subjects
 from smartborders.travel import retention
 from smartborders.travel.retention import Cutoffs, Rule
@@ -217,7 +218,10 @@ def purge(ctx: Context, *, as_of: date | None = None, dry_run: bool = False) -> 
         # document at 10 million records on PostgreSQL (measured).
         ctx.session.execute(delete(FILE).where(FILE.c.id.in_(due)))
         # The files' templates in the shared biometric matching service go with them (Reg. 2019/817 Art. 15).
-        erase_subjects(ctx.session, [biometric_subject(i) for i in ctx.session.scalars(select(_DUE.c.id))])
+        gone = [str(i) for i in ctx.session.scalars(select(_DUE.c.id))]
+        erase_subjects(ctx.session, [biometric_subject(i) for i in gone])
+        cir.erase(ctx.session, "EES", gone)  # Reg. 2019/817 Art. 23: the CIR copy goes with its source
+        mid.erase_links(ctx.session, "EES", gone)
     for key, table, where in _rules(c):
         if dry_run:
             kept_file = ~exists().where(_DUE.c.id == table.c.file_id)
@@ -262,6 +266,8 @@ def erase_file(ctx: Context, file_id: uuid.UUID | str, *, basis: str) -> S.Purge
     }
     ctx.session.execute(delete(FILE).where(FILE.c.id == fid))
     detail["biometric_templates"] = erase_subjects(ctx.session, [biometric_subject(fid)])
+    cir.erase(ctx.session, "EES", [str(fid)])
+    mid.erase_links(ctx.session, "EES", [str(fid)])
     ctx.session.expire_all()
     return S.PurgeResultOut(as_of=sweep_day(ctx), files=1, records=detail["records"],
                             refusals=detail["refusals"], detail=detail)

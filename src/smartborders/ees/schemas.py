@@ -351,6 +351,19 @@ class BiometricCheckOut(Out):
     enrolled: bool = Field(description="the templates were stored in the shared biometric matching service")
 
 
+class MidLinkOut(Out):
+    """A multiple-identity link found for this traveller (Reg. 2019/817 Art. 30-33)."""
+
+    id: str
+    colour: Literal["white", "yellow", "green", "red"]
+    system: str = Field(description="the system holding the linked record")
+    reference: str
+    identity: Literal["same", "similar", "different"]
+    same_biometrics: bool
+    same_document: bool
+    responsible: str = Field(description="who verifies a yellow link (Art. 29)")
+
+
 class EntryResult(Out):
     record_id: str
     file_id: str
@@ -362,6 +375,7 @@ class EntryResult(Out):
     visa_entries_used_up: bool | None
     stay: StayOut
     biometrics: BiometricCheckOut | None = None
+    mid_links: list[MidLinkOut] = Field(default_factory=list)
 
 
 class ExitResult(Out):

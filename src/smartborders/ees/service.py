@@ -845,6 +845,21 @@ def _enrol(ctx: Context, f: Any, live: _Live, at: datetime, check: S.BiometricCh
     return base.model_copy(update={"enrolled": True})
 
 
+def _detect_multiple_identities(ctx: Context, f: Any, doc_in: S.DocumentIn, at: datetime, live: _Live
+                                ) -> list[S.MidLinkOut]:
+    """Reg. 2019/817 Art. 27: a file created or updated with identity data or biometrics goes to the
+    CIR, and the MID looks for the person in the other systems; the links come back to the guard."""
+    from smartborders.interop import cir, mid
+
+    ctx.session.flush()
+    who = cir.Identity(f.surname, f.given_names, f.birth_date, f.sex, f.nationality,
+                       _normalise_number(doc_in.number), doc_in.issuing_state)
+    ref = str(f.id)
+    cir.store(ctx.session, "EES", ref, who, at, has_biometrics=live.face is not None or bool(live.fingers))
+    found = mid.detect(ctx.session, "EES", ref, who, at, face=live.face, sbms=_sbms(ctx) if live.face else None)
+    return [S.MidLinkOut.model_validate(link.to_json()) for link in found]
+
+
 # ---- writes --------------------------------------------------------------------------------------
 
 
@@ -915,8 +930,7 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
                                stay=stay_out(a).model_dump(mode="json"))
 
     doc = _add_document(ctx, f, doc_in, at, ctx.found_document)
-    if ident is not None and not created:
-        _update_identity(f, ident)
+    renamed = ident is not None and not created and _update_identity(f, ident)
     if cmd.nfp and not f.nfp:
         _orm(f).nfp = True
     if not cmd.heavy_traffic:
@@ -937,11 +951,12 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
         **_visa_columns(cmd.visa),
     ))
     check = _enrol(ctx, f, live, at, check, fingers=not f.visa_required)
+    links = _detect_multiple_identities(ctx, f, doc_in, at, live) if created or live or renamed else []
     return S.EntryResult(
         record_id=str(record_id), file_id=str(f.id), file_created=created, entry_date=on, authorised_until=latest,
         max_stay_days=a.max_stay_days, visa_entries_used=(a.visa.entries_used + 1) if a.visa else None,
         visa_entries_used_up=(a.visa.entries_used + 1 >= (cmd.visa.entries or 10**6)) if a.visa and cmd.visa else None,
-        stay=stay_out(a), biometrics=check,
+        stay=stay_out(a), biometrics=check, mid_links=links,
     )
 
 
@@ -953,12 +968,12 @@ def _visa_columns(v: S.VisaIn | None) -> dict[str, Any]:
                 visa_valid_until=v.valid_until, visa_ltv_states=" ".join(v.ltv_states) or None)
 
 
-def _update_identity(f: IndividualFile | _LockedFile, ident: S.IdentityIn) -> None:
-    """Art. 14(1): the file is updated where necessary (names as on the newest document)."""
+def _update_identity(f: IndividualFile | _LockedFile, ident: S.IdentityIn) -> bool:
+    """Art. 14(1): the file is updated where necessary (names as on the newest document). True if it was."""
     if (ident.surname, ident.given_names, ident.sex, ident.nationality) == (f.surname, f.given_names, f.sex,
                                                                            f.nationality) \
             and not set(ident.other_nationalities) - set(f.other_nationalities.split()):
-        return
+        return False
     f = _orm(f)
     f.surname, f.given_names, f.sex = ident.surname, ident.given_names, ident.sex
     if f.birth_date is None:
@@ -969,6 +984,7 @@ def _update_identity(f: IndividualFile | _LockedFile, ident: S.IdentityIn) -> No
         f.nationality = ident.nationality
     others.discard(f.nationality)
     f.other_nationalities = " ".join(sorted(others))
+    return True
 
 
 def record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
