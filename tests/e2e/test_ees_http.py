@@ -193,3 +193,33 @@ def test_biometrics_over_http(server):
         "face": b64(face_png(5)), "fingerprints": {"right_index": b64(finger_png(61, 2))}}))
     assert ok.status_code == 201, ok.text
     assert ok.json()["biometrics"]["face_match"] is True and ok.json()["biometrics"]["fingers_matched"] == 1
+
+
+def test_mid_links_over_http(server, ees_url):
+    """An ETIAS record in the CIR with the same passport under another identity: the entry answers a
+    yellow link, the queue lists it, the border authority verifies it red, and it is not verified twice."""
+    from datetime import UTC, datetime
+
+    from smartborders.core.db import make_engine, unit_of_work
+    from smartborders.interop import cir
+
+    t = traveller(26)
+    engine = make_engine(ees_url)
+    with unit_of_work(engine) as s:
+        cir.store(s, "ETIAS", "APP-9", cir.Identity("OTHER", "PERSON", None, "M", "USA", t["document"]["number"],
+                                                    "USA"), datetime(2026, 1, 1, tzinfo=UTC))
+    engine.dispose()
+    r = server.http.post("/api/v1/border/entries", json=entry(t))
+    assert r.status_code == 201, r.text
+    [link] = r.json()["mid_links"]
+    assert link["colour"] == "yellow" and link["system"] == "ETIAS"
+    queue = server.http.get("/api/v1/mid/links", params={"colour": "yellow", "system": "EES"}).json()
+    assert [q["id"] for q in queue] == [link["id"]]
+    done = server.http.post(f"/api/v1/mid/links/{link['id']}/verification",
+                            json={"colour": "red", "authority": "NL-KMAR", "reason": "the passport is not hers"})
+    assert done.status_code == 200, done.text
+    assert done.json()["colour"] == "red" and [h["colour_to"] for h in done.json()["history"]] == ["yellow", "red"]
+    assert_problem(server.http.post(f"/api/v1/mid/links/{link['id']}/verification",
+                                    json={"colour": "white", "authority": "NL-KMAR", "reason": "again"}),
+                   409, "link-already-verified")
+    assert_problem(server.http.get("/api/v1/mid/links/00000000-0000-0000-0000-000000000000"), 404, "not-found")

@@ -159,6 +159,9 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
         return _HOME
 
     app.include_router(ees_router)
+    from smartborders.interop.api import router as interop_router
+
+    app.include_router(interop_router)
     return app
 
 
