@@ -7,8 +7,6 @@ run in a fresh process, where the pages of new arrays are touched for the first 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -19,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.table import print_table
 from smartborders.travel import stay_reference as ref
 from smartborders.travel.stay import assess
 from smartborders.travel.sweep import OPEN, day_number, overstay_sweep
@@ -173,6 +172,8 @@ def main() -> None:
     parser.add_argument("--http-travellers", type=int, default=100_000,
                         help="travellers (x ~3.6 records each) in the database built for the HTTP run")
     parser.add_argument("--http-seconds", type=float, default=20)
+    parser.add_argument("--sbms", default=None, metavar="SIZES",
+                        help="also 1:N face search in the sBMS over galleries of these sizes (e.g. 1000000,10000000)")
     args = parser.parse_args()
     if args.quick:
         args.travellers, args.histories, args.naive_sample = 100_000, 100, 2_000
@@ -192,16 +193,12 @@ def main() -> None:
         if not args.http_url:
             rows += ees_http.with_fresh_databases(args.http_travellers, args.http_seconds, rates=rates)
 
-    print(f"\nsmartborders bench — {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
-          f"numpy {np.__version__} · {time.strftime('%Y-%m-%d %H:%M')}\n")
-    header = ("what", "measured", "goal", "against the naive model")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
-    print(line(header))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in rows:
-        print(line(r))
+    if args.sbms:
+        from bench import sbms
 
+        rows += sbms.rows([int(n) for n in args.sbms.split(",")])
+
+    print_table("smartborders bench", ("what", "measured", "goal", "against the naive model"), rows)
 
 if __name__ == "__main__":
     main()

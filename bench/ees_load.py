@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 import time
 import uuid
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.table import print_table
 from smartborders.core.db import make_engine
 from smartborders.core.migrate import upgrade
 from smartborders.sim.load import count_rows, load
@@ -133,16 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.travellers = 20_000
     table = rows(args.travellers, args.days, args.seed, not args.no_postgres)
-    print(f"\nsmartborders bench: synthetic EES data — {platform.node()} · {os.cpu_count()} cores · Python "
-          f"{platform.python_version()} · numpy {np.__version__} · {time.strftime('%Y-%m-%d %H:%M')}\n")
-    header = ("what", "measured", "goal", "how")
-    widths = [max(len(r[i]) for r in [header, *table]) for i in range(4)]
-    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
-    print(line(header))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in table:
-        print(line(r))
-
+    print_table("smartborders bench: synthetic EES data", ("what", "measured", "goal", "how"), table)
 
 if __name__ == "__main__":
     main()

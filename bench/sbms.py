@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import platform
 import statistics
 import time
 
 import numpy as np
+
+from bench.table import print_table
 
 Row = tuple[str, str, str, str]
 
@@ -133,16 +134,7 @@ def main() -> None:
     p.add_argument("--probes", type=int, default=2000)
     a = p.parse_args()
     table = rows([int(s) for s in a.sizes.split(",")], a.probes)
-    print(f"\nsmartborders bench: sBMS 1:N — {platform.node()} · {os.cpu_count()} cores · "
-          f"{time.strftime('%Y-%m-%d %H:%M')}\n")
-    header = ("what", "measured", "goal", "how")
-    widths = [max(len(r[i]) for r in [header, *table]) for i in range(4)]
-    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
-    print(line(header))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in table:
-        print(line(r))
-
+    print_table("smartborders bench: sBMS 1:N", ("what", "measured", "goal", "how"), table)
 
 if __name__ == "__main__":
     main()
