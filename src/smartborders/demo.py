@@ -96,8 +96,12 @@ def serve_demo(port: int = 8000, open_browser: bool = True, travellers: int = 30
         try:
             counts = generate(engine, travellers=travellers, days=30, end=today(SystemClock()),
                               seed=2026, progress=False)
+            from smartborders.sim.biometrics import enrol_population
+
+            bio = enrol_population(engine, SystemClock().now())
             state.status["demo_data"] = (f"ready: {counts['files']} individual files, {counts['records']} "
-                                         f"entry/exit records, {counts['overstays_inside']} overstayers inside")
+                                         f"entry/exit records, {counts['overstays_inside']} overstayers inside; "
+                                         f"{bio['faces']} faces in the sBMS, {bio['links']} MID links")
         except Exception as exc:  # noqa: BLE001 - the server stays up; the failure is shown on /health
             state.status["demo_data"] = f"failed: {type(exc).__name__}: {exc}"
 
