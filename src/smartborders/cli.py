@@ -277,6 +277,31 @@ def biometrics_report(
     typer.echo(f"\nDET curves: {Path(out) / 'det.png'}")
 
 
+mid_app = typer.Typer(help="The multiple-identity detector.", no_args_is_help=True)
+app.add_typer(mid_app, name="mid")
+
+
+@mid_app.command("scan")
+def mid_scan(
+    threshold: float = typer.Option(0.9, "--threshold", min=0.5, max=1.0,
+                                    help="Match probability at which a pair goes to the MID rules."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Link the CIR's records across systems (splink), and class each pair by the MID rules (Reg. 2019/817
+    Arts 30-33; the batch pass of Art. 69)."""
+    from smartborders.core.clock import SystemClock
+    from smartborders.interop.linkage import scan
+
+    engine = _engine()
+    _require_schema(engine)
+    out = scan(engine, SystemClock().now(), threshold=threshold)
+    if as_json:
+        _emit(out, False)
+    else:
+        typer.echo(f"{out['records']} CIR records in {', '.join(out['systems']) or 'no system'}: "
+                   f"{out['pairs']} candidate pairs, {out['links']} links {out['colours']}")
+
+
 def _captured(name: str, capture: Any) -> Any:
     """One image file through a capture function; a rejection or bad file ends the command (exit 2)."""
     data = _read_file(name)

@@ -163,13 +163,14 @@ def detect(session: Session, system: str, reference: str, who: Identity, at: dat
                             same_document=same_document)
         if colour is None:
             continue
-        links.append(_create(session, system, reference, other_system, other_ref, colour, same_bio, identity,
-                             same_document, at))
+        links.append(create_link(session, system, reference, other_system, other_ref, colour, same_bio, identity,
+                                 same_document, at))
     return links
 
 
-def _create(session: Session, system: str, reference: str, other_system: str, other_ref: str, colour: Colour,
-            same_bio: bool, identity: Similarity, same_document: bool, at: datetime) -> Link:
+def create_link(session: Session, system: str, reference: str, other_system: str, other_ref: str, colour: Colour,
+                same_bio: bool, identity: Similarity, same_document: bool, at: datetime) -> Link:
+    """A new link between two systems' records, or the existing one (a verified colour stands)."""
     existing = session.execute(select(L).where(_pair(system, reference, other_system, other_ref))).first()
     if existing is not None:
         return _link(existing, system, reference)
