@@ -56,7 +56,7 @@ def scan(engine: Engine, at: datetime, *, threshold: float = MATCH_PROBABILITY) 
             block_on("birth_date"), block_on("document_number"),
             block_on("substr(surname, 1, 3)", "substr(birth_date, 1, 4)")],
     )
-    linker = Linker(tables, settings, log_level=logging.WARNING)
+    linker = Linker(tables, settings, log_level=logging.ERROR)
     # Unsupervised training: the share of true pairs from shared documents, u from random pairs, m by EM
     # on pairs with the same date of birth. Small stores may not support every step; splink's default
     # m values then stand.
