@@ -44,3 +44,9 @@ def _master(finger: int):  # type: ignore[no-untyped-def]
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def four_fingers(person: int, impression: int = 0, hand: str = "right") -> dict[str, str]:
+    """The four fingers of one hand of a synthetic person (base64 PNGs), as EES Art. 17(1)(c) enrols."""
+    return {f"{hand}_{k}": b64(finger_png(1000 + 10 * person + i, impression))
+            for i, k in enumerate(("index", "middle", "ring", "little"))}

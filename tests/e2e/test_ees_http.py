@@ -176,10 +176,10 @@ def test_web_service_for_travellers_and_carriers(server):
 def test_biometrics_over_http(server):
     """A face and a print enrolled at entry; at exit another person's face is a 409 with the check;
     a blurred face a 422 with the gate's reasons; nothing written by either."""
-    from tests.specimens import b64, face_png, finger_png
+    from tests.specimens import b64, face_png, four_fingers
 
     t = traveller(25)
-    bio = {"face": b64(face_png(5)), "fingerprints": {"right_index": b64(finger_png(61))}}
+    bio = {"face": b64(face_png(5)), "fingerprints": four_fingers(61)}
     r = server.http.post("/api/v1/border/entries", json=entry(t, biometrics=bio))
     assert r.status_code == 201, r.text
     assert r.json()["biometrics"]["enrolled"] is True
@@ -190,7 +190,7 @@ def test_biometrics_over_http(server):
         "fingerprints": {"right_index": b64(face_png(6))}})), 422, "fingerprint-quality")
     assert "no fingerprint found" in body["detail"]
     ok = server.http.post("/api/v1/border/exits", json=exit_(t, biometrics={
-        "face": b64(face_png(5)), "fingerprints": {"right_index": b64(finger_png(61, 2))}}))
+        "face": b64(face_png(5)), "fingerprints": {"right_index": four_fingers(61, 2)["right_index"]}}))
     assert ok.status_code == 201, ok.text
     assert ok.json()["biometrics"]["face_match"] is True and ok.json()["biometrics"]["fingers_matched"] == 1
 

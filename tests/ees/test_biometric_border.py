@@ -17,7 +17,7 @@ from smartborders.ees import service
 from smartborders.ees.service import run
 from smartborders.interop.sbms import service_for
 from tests.ees.factory import Traveller, clock, document
-from tests.specimens import b64, face_png, finger_png
+from tests.specimens import b64, face_png, finger_png, four_fingers
 
 
 def mirrored(png: bytes) -> bytes:
@@ -34,7 +34,7 @@ def records(engine, c, t) -> int:
 
 def test_a_travellers_biometrics_are_enrolled_then_verified_at_every_crossing(ees_engine):
     c, t = clock(), Traveller("USA")
-    first = S.BiometricsIn(face=b64(face_png()), fingerprints={"right_index": b64(finger_png(41, 0))})
+    first = S.BiometricsIn(face=b64(face_png()), fingerprints=four_fingers(41))
     entry = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=first)))
     assert entry.file_created and entry.biometrics.enrolled and entry.biometrics.face_match is None
     assert entry.biometrics.face_quality > 40
@@ -43,7 +43,7 @@ def test_a_travellers_biometrics_are_enrolled_then_verified_at_every_crossing(ee
     out = run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit(biometrics=at_exit)))
     assert out.biometrics.face_match and out.biometrics.face_score > 0.55 and not out.biometrics.enrolled
     c.advance(timedelta(days=20))
-    again = S.BiometricsIn(face=b64(face_png()), fingerprints={"right_index": b64(finger_png(41, 3))})
+    again = S.BiometricsIn(face=b64(face_png()), fingerprints={"right_index": four_fingers(41, 3)["right_index"]})
     back = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=again)))
     assert back.biometrics.face_match and back.biometrics.fingers_compared == 1
     assert back.biometrics.fingers_matched == 1 and back.biometrics.enrolled
@@ -52,7 +52,7 @@ def test_a_travellers_biometrics_are_enrolled_then_verified_at_every_crossing(ee
 def test_someone_else_on_the_document_is_stopped_and_nothing_is_written(ees_engine):
     c, t = clock(), Traveller("CAN")
     run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=S.BiometricsIn(
-        face=b64(face_png(7)), fingerprints={"right_index": b64(finger_png(43))}))))
+        face=b64(face_png(7)), fingerprints=four_fingers(43)))))
     c.advance(timedelta(days=3))
     with pytest.raises(service.BiometricMismatch) as err:
         run(ees_engine, c, lambda ctx: service.record_exit(
@@ -154,3 +154,19 @@ def test_under_heavy_traffic_no_biometrics_are_taken_and_the_record_says_so(ees_
     out = run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit(
         heavy_traffic=True, biometrics=S.BiometricsIn(face=b64(face_png(25))))))
     assert out.biometrics is None
+
+
+@pytest.mark.parametrize("positions, ok", [
+    (("right_index", "right_middle", "right_ring", "right_little"), True),
+    (("right_index", "right_middle", "left_ring", "right_little"), True),  # the left ring for a missing right
+    (("left_index", "left_middle", "left_ring", "left_little"), True),
+    (("right_index", "right_middle", "right_ring"), False),
+    (("right_index", "left_index", "right_middle", "right_ring"), False),
+])
+def test_enrolment_takes_four_fingers_of_one_hand_or_the_other(positions, ok):
+    live = service._Live(fingers=dict.fromkeys(positions, object()))
+    if ok:
+        service._check_four_fingers(live)
+    else:
+        with pytest.raises(service.InvalidInput, match="Art. 17"):
+            service._check_four_fingers(live)

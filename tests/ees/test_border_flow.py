@@ -158,9 +158,12 @@ def test_the_file_is_brought_up_to_date_at_the_next_crossing(ees_engine):
     t.document = t.document.model_copy(update={"expiry_date": date(2031, 5, 1)})
     t.identity = t.identity.model_copy(update={"surname": "MARRIEDNAME"})
     c.advance(timedelta(days=30))
-    from tests.specimens import b64, finger_png
+    from tests.specimens import four_fingers
 
-    bio = S.BiometricsIn(fingerprints={"right_index": b64(finger_png(31)), "right_middle": b64(finger_png(32))})
+    with pytest.raises(service.InvalidInput, match="missing: ring, little"):  # Art. 17(1)(c): four fingers
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=S.BiometricsIn(
+            fingerprints=dict(list(four_fingers(3).items())[:2])))))
+    bio = S.BiometricsIn(fingerprints=four_fingers(3))
     run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=bio, nfp=True)))
     after = file()
     assert after.id == before.id and after.surname == "MARRIEDNAME"

@@ -24,7 +24,7 @@ from smartborders.ees.models import (
 from smartborders.ees.service import run
 from smartborders.travel.retention import RecordDates, Rule, erasure_plan, file_erasure_date
 from tests.ees.factory import START, Traveller, client_id, clock
-from tests.specimens import b64, face_png, finger_png
+from tests.specimens import b64, face_png, four_fingers
 
 DAY = timedelta(days=1)
 MODELS = {"files": IndividualFile, "records": EntryExitRecord, "refusals": RefusalRecord,
@@ -33,7 +33,7 @@ MODELS = {"files": IndividualFile, "records": EntryExitRecord, "refusals": Refus
 
 def bio(person: int) -> S.BiometricsIn:
     """A face (lfw_subset person) and a right index finger (synthetic), different for each person."""
-    return S.BiometricsIn(face=b64(face_png(person)), fingerprints={"right_index": b64(finger_png(500 + person))})
+    return S.BiometricsIn(face=b64(face_png(person)), fingerprints=four_fingers(person))
 
 
 def on(day: date) -> datetime:
@@ -80,7 +80,7 @@ def test_last_exit_3_years_and_1_day_kept_then_the_file_goes_with_everything(ees
     c.advance(10 * DAY)
     run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit()))  # exit 2026-04-20
     before = counts(ees_engine, c)
-    assert before == {"files": 1, "records": 1, "refusals": 0, "documents": 1, "biometrics": 2,
+    assert before == {"files": 1, "records": 1, "refusals": 0, "documents": 1, "biometrics": 5,
                       "amendments": 1}
 
     c.set(on(date(2029, 4, 21)))  # 34(1) ends the record's 3 years; 34(2) keeps it with the file one day more
@@ -269,11 +269,11 @@ def test_advance_erasure_removes_the_file_and_only_that_file(ees_engine):
         run(ees_engine, c, lambda ctx: P.erase_file(ctx, uuid.uuid4(), basis="nationality"))
     out = run(ees_engine, c, lambda ctx: P.erase_file(ctx, uuid.UUID(res.file_id), basis="residence_permit"))
     assert (out.files, out.records, out.refusals) == (1, 1, 1)
-    assert out.detail == {"records": 1, "refusals": 1, "documents": 1, "biometric_samples": 2,
-                          "amendments": 1, "biometric_templates": 2}
+    assert out.detail == {"records": 1, "refusals": 1, "documents": 1, "biometric_samples": 5,
+                          "amendments": 1, "biometric_templates": 5}
     after = counts(ees_engine, c)
     assert after == {"files": before["files"] - 1, "records": before["records"] - 1, "refusals": 0,
-                     "documents": before["documents"] - 1, "biometrics": before["biometrics"] - 2,
+                     "documents": before["documents"] - 1, "biometrics": before["biometrics"] - 5,
                      "amendments": 0}
     assert file_of(ees_engine, c, gone) is None and len(file_of(ees_engine, c, stays).records) == 1
 

@@ -784,6 +784,27 @@ def _capture(bio: S.BiometricsIn | None) -> _Live:
     return live
 
 
+_FINGERS = ("index", "middle", "ring", "little")
+
+
+def _check_four_fingers(live: _Live) -> None:
+    """Art. 17(1)(c): enrolment takes four fingers of the right hand, and where that is not possible,
+    of the left; a finger of the left hand stands in for the same finger of the right. Verification
+    later may use any of them."""
+    if not live.fingers:
+        return
+    kinds = [pos.split("_", 1)[1] for pos in live.fingers]
+    missing = [k for k in _FINGERS if k not in kinds]
+    doubled = sorted({k for k in kinds if kinds.count(k) > 1})
+    if missing or doubled:
+        raise InvalidInput(
+            "fingerprint enrolment takes the index, middle, ring and little fingers of the right hand, or of "
+            "the left where a right finger cannot be taken (Art. 17(1)(c)); "
+            + (f"missing: {', '.join(missing)}" if missing else f"given for both hands: {', '.join(doubled)}")
+            + "; a finger that cannot be taken at all is recorded as an exemption (Art. 17(3)-(5))",
+            missing=missing)
+
+
 def biometric_subject(file_id: Any) -> str:
     """An EES file's reference in the shared biometric matching service."""
     return f"EES:{file_id}"
@@ -900,8 +921,12 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
     if f is None:
         _no_other_identity(ctx, live)
         f = _create_file(ctx, ident, doc_in, cmd.authority, at, cmd.biometrics, on)
+        if not f.visa_required:  # visa holders' prints are in the VIS (Art. 17(2))
+            _check_four_fingers(live)
     else:
         check = _verify(ctx, f, live)
+        if f.fingerprint_status != "present" and not f.visa_required:
+            _check_four_fingers(live)
         if not _in_scope(f.nationality):
             raise OutsideScope(f"nationals of {f.nationality} are not registered in the EES (Art. 2(3))")
         open_rec = next((r for r in records if r.exit_at is None), None)
