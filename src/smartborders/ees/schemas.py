@@ -131,7 +131,7 @@ class BiometricsIn(Strict):
 
     Fingerprints are the four fingers of the right hand, else the left (Art. 3(1)(17), 17(1)(c))."""
 
-    face: str | None = Field(default=None, max_length=2_000_000, description="base64 image or template")
+    face: str | None = Field(default=None, max_length=2_000_000, description="base64 image file (JPEG, PNG, ...)")
     face_source: Literal["live", "chip"] = "live"
     fingerprints: dict[
         Literal["right_index", "right_middle", "right_ring", "right_little",
