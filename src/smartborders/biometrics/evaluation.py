@@ -187,7 +187,7 @@ def report(out: Path, *, quick: bool = False, progress: Any = None) -> list[tupl
     """The table rows (what, measured, how), with det.png written under `out`."""
     scale = 0.1 if quick else 1.0
     dets = [face_synthetic(int(20_000 * scale), int(2_000_000 * scale)), face_real()]
-    fdet, fident = fingerprints_synthetic(10 if quick else 30, progress=progress)
+    fdet, fident = fingerprints_synthetic(10 if quick else 60, progress=progress)
     dets.append(fdet)
     idents = [face_identification(int(100_000 * scale), int(10_000 * scale)), fident]
     rows: list[tuple[str, str, str]] = []

@@ -23,11 +23,12 @@ PPI = 500.0
 MIN_NFIQ2 = 20
 # Bozorth3 needs a dozen minutiae to find the pairs it scores; a print with fewer is a smudge.
 MIN_MINUTIAE = 12
-# Bozorth3 score at or above which two prints are the same finger. 40 is NIST's customary threshold;
-# on synthetic captures (biometrics/synthetic.py, 30 fingers x 3 impressions) it gives FMR 7.7e-4
-# (3 of 3,915 impostor pairs) and FNMR 8.9 % (`smartborders biometrics report`), with partial prints
-# and plastic distortion. Four fingers are compared at a border, not one.
-FINGER_THRESHOLD = 40
+# Bozorth3 score at or above which two prints are the same finger, set at a stated false-match rate
+# of 1e-3: on synthetic captures (biometrics/synthetic.py, 60 fingers x 3 impressions, 15,930
+# impostor pairs; `smartborders biometrics report`) 44 gives FMR <= 1e-3 with FNMR 7.2 %, where
+# NIST's customary 40 gave FMR 2.5e-3 (and 52 would give FMR 1e-4 at FNMR 10 %). Four fingers are
+# compared at a border, not one.
+FINGER_THRESHOLD = 44
 
 
 class FingerprintRejected(InvalidInput):
