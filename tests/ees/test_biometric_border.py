@@ -4,6 +4,7 @@ verification against the file, identification when no file is found, templates i
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import timedelta
 
 import numpy as np
@@ -170,3 +171,24 @@ def test_enrolment_takes_four_fingers_of_one_hand_or_the_other(positions, ok):
     else:
         with pytest.raises(service.InvalidInput, match="Art. 17"):
             service._check_four_fingers(live)
+
+
+def test_a_finger_taken_again_replaces_only_itself(ees_engine):
+    from sqlalchemy import select
+
+    from smartborders.core.db import unit_of_work
+    from smartborders.ees.models import BiometricSample
+
+    c, t = clock(), Traveller("USA")
+    res = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=S.BiometricsIn(
+        fingerprints=four_fingers(41)))))
+    c.advance(timedelta(days=1))
+    run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit(biometrics=S.BiometricsIn(
+        fingerprints={"right_index": four_fingers(41, 2)["right_index"]}))))
+    c.advance(timedelta(days=5))
+    run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(biometrics=S.BiometricsIn(
+        fingerprints={"right_middle": four_fingers(41, 1)["right_middle"]}))))
+    with unit_of_work(ees_engine, readonly=True) as s:
+        fingers = s.scalars(select(BiometricSample.position).where(
+            BiometricSample.file_id == uuid.UUID(res.file_id), BiometricSample.kind == "finger")).all()
+    assert sorted(fingers) == ["right_index", "right_little", "right_middle", "right_ring"]

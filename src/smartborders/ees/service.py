@@ -487,7 +487,8 @@ def _store_biometrics(ctx: Context, f: IndividualFile | _LockedFile, bio: S.Biom
         f.face_status = "present"
         stored = True
     if fingers and bio.fingerprints:
-        f.biometrics[:] = [b for b in f.biometrics if b.kind != "finger"]
+        # Fingers taken again replace the same fingers; the others stay (as in the sBMS).
+        f.biometrics[:] = [b for b in f.biometrics if not (b.kind == "finger" and b.position in bio.fingerprints)]
         for pos, data in sorted(bio.fingerprints.items()):
             f.biometrics.append(BiometricSample(kind="finger", position=pos, data=_b64(base64, data, f"fingerprints.{pos}"),
                                                 source="live", captured_at=at))
