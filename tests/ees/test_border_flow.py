@@ -201,3 +201,26 @@ def test_replays_of_exits_and_refusals_return_their_first_answers(ees_engine):
         run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(client_id=out.client_id)))
     found = run(ees_engine, c, lambda ctx: service.search(ctx, S.SearchRequest(document=t.document)), readonly=True)
     assert len(found.file.records) == 1 and len(found.file.refusals) == 1
+
+
+def test_a_check_points_to_a_file_with_similar_identity_data(ees_engine):
+    """A new passport whose MRZ cut the given names short: no file by document or exact identity, but
+    the check points the guard to the similar file instead of letting a second file be created blind."""
+    from tests.ees.factory import document
+
+    c = clock()
+    t = Traveller("USA", surname="WOLFESCHLEGELSTEIN", given_names="HUBERT BLAINE", birth_date=date(1975, 2, 3),
+                  sex="M")
+    first = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry()))
+    c.advance(timedelta(days=3))
+    run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit()))
+    new_doc = document(state="USA")
+    cut = t.identity.model_copy(update={"given_names": "HUBERT BLAIN"})
+    req = S.BorderCheckRequest(direction="entry", bcp="NL-AMS", document=new_doc, identity=cut)
+    res = run(ees_engine, c, lambda ctx: service.border_check(ctx, req), readonly=True)
+    [hint] = [f for f in res.findings if f.code == "similar-identity-on-file"]
+    assert first.file_id in hint.message and res.file is None
+    other = t.identity.model_copy(update={"surname": "WOLFF", "given_names": "ANNA"})
+    req2 = S.BorderCheckRequest(direction="entry", bcp="NL-AMS", document=new_doc, identity=other)
+    res2 = run(ees_engine, c, lambda ctx: service.border_check(ctx, req2), readonly=True)
+    assert not [f for f in res2.findings if f.code == "similar-identity-on-file"]

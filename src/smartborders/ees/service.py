@@ -409,6 +409,25 @@ def find_by_identity(session: Session, ident: S.IdentityIn) -> IndividualFile | 
     return found[0] if len(found) == 1 else None
 
 
+def similar_files(session: Session, ident: S.IdentityIn, limit: int = 5) -> list[IndividualFile]:
+    """Files whose identity data are similar, not the same (the MID's rules): the same date of birth,
+    nationality and sex, and a surname that starts alike (the MRZ cuts long names short). The
+    surname prefix keeps the lookup on the identity index."""
+    from smartborders.interop.cir import Identity
+    from smartborders.interop.mid import compare_identity
+
+    if ident.birth_date is None or len(ident.surname) < 2:
+        return []
+    prefix = ident.surname[:3]
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # a range, not LIKE: a btree serves it in any collation
+    rows = session.scalars(select(IndividualFile).where(
+        IndividualFile.surname >= prefix, IndividualFile.surname < after, IndividualFile.birth_date == ident.birth_date,
+        IndividualFile.nationality == ident.nationality, IndividualFile.sex == ident.sex).limit(50)).all()
+    me = Identity(ident.surname, ident.given_names, ident.birth_date, ident.sex, ident.nationality)
+    return [f for f in rows if compare_identity(me, Identity(f.surname, f.given_names, f.birth_date, f.sex,
+                                                              f.nationality)) == "similar"][:limit]
+
+
 def _find_file(ctx: Context, doc: S.DocumentIn, ident: S.IdentityIn | None, *, lock: bool = False
                ) -> tuple[IndividualFile | None, str | None]:
     f, row = _file_and_document(ctx.session, doc, lock=lock)
@@ -665,6 +684,13 @@ def border_check(ctx: Context, req: S.BorderCheckRequest) -> S.BorderCheckResult
     doc, ident = _doc_ident(req, on)
     f, _ = _find_file(ctx, doc, ident)
     findings: list[S.Finding] = []
+    if f is None and ident is not None:
+        for other in similar_files(ctx.session, ident):
+            findings.append(S.Finding(
+                code="similar-identity-on-file",
+                message=f"no file by this document or these exact identity data, but file {other.id} holds similar "
+                        f"ones ({other.surname}, {other.given_names}): verify before a new file is created (Art. 14, "
+                        "23(2); a name cut short by the MRZ, a spelling)"))
     open_rec = next((r for r in f.records if r.exit_at is None), None) if f else None
     nationality = f.nationality if f else (ident.nationality if ident else None)
     if nationality is not None and not _in_scope(nationality):
