@@ -148,6 +148,12 @@ def test_unparsable_json_and_unknown_route(server):
 
 def test_health_metrics_openapi(server):
     assert server.http.get("/health").json()["status"] == "ok"
+    import time
+
+    deadline = time.monotonic() + 10  # the sBMS face index is built on a thread at start
+    while not server.http.get("/health").json().get("face_index", "").startswith("ready"):
+        assert time.monotonic() < deadline, server.http.get("/health").json()
+        time.sleep(0.1)
     server.http.get("/api/v1/files/00000000-0000-0000-0000-000000000000")
     text = server.http.get("/metrics").text
     # Counted per route template and status, with the latency histogram beside it.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -86,6 +87,25 @@ class _Metrics:
             self.latency.labels(scope["method"], path).observe(time.perf_counter() - start)
 
 
+def _warm_biometric_index(app: FastAPI, engine: Engine) -> None:
+    """The sBMS face index is built on a thread as the server starts (interop/sbms.py), so that no
+    border check waits for millions of faces to load; /health shows its state."""
+    import threading
+
+    from smartborders.interop.sbms import service_for
+
+    state: AppState = app.state.sb
+
+    def warm() -> None:
+        try:
+            state.status["face_index"] = f"ready: {service_for(engine).warm()} faces"
+        except Exception as exc:  # noqa: BLE001 - built on the first search instead
+            state.status["face_index"] = f"not built: {type(exc).__name__}"
+
+    state.status["face_index"] = "building"
+    threading.Thread(target=warm, name="sbms-warm", daemon=True).start()
+
+
 def problem_response(status: int, slug: str, title: str, detail: str, instance: str, **ext: Any) -> JSONResponse:
     body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail, "instance": instance}
     body.update(ext)
@@ -95,7 +115,13 @@ def problem_response(status: int, slug: str, title: str, detail: str, instance: 
 def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
     from smartborders.ees.api import router as ees_router
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _warm_biometric_index(app, engine)
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="smartborders",
         version=__version__,
         description="The EU Entry/Exit System, ETIAS and their interoperability components, in the open. "
@@ -105,6 +131,7 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.sb = AppState(engine=engine, clock=clock or SystemClock())
+
 
     registry = CollectorRegistry()
     requests = Counter("smartborders_http_requests", "HTTP requests", ["method", "route", "status"],

@@ -136,6 +136,12 @@ class BiometricMatchingService:
 
     # --- the in-memory index -------------------------------------------------------------------------
 
+    def warm(self) -> int:
+        """Build this process's index now (a server calls it at start, on a thread): with millions of
+        faces, loading and training take tens of seconds that no border check should wait for."""
+        with self._lock:
+            return len(self._catch_up())
+
     def _catch_up(self) -> FaceIndex:
         """Faces committed since the last search, by any process, into this process's index."""
         with self.engine.connect() as conn:
