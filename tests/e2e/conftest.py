@@ -37,7 +37,7 @@ def server(ees_url: str) -> Iterator[Server]:
     clock = FixedClock(START)
     app = create_app(engine, clock)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
