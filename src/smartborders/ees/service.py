@@ -783,6 +783,7 @@ class _Live:
 
     face: Any = None  # biometrics.face.FaceSample
     fingers: dict[str, Any] = field(default_factory=dict)  # position -> biometrics.fingerprint.FingerprintSample
+    face_candidates: list[Any] | None = None  # the face's 1:N answer over all systems, once searched
 
     def __bool__(self) -> bool:
         return self.face is not None or bool(self.fingers)
@@ -871,8 +872,10 @@ def _no_other_identity(ctx: Context, live: _Live) -> None:
     a face that matches another file means the person is registered under other identity data."""
     if live.face is None:
         return
-    for c in _sbms(ctx).identify_face(live.face, k=3, system="EES"):
-        if c.match:
+    # One search over every system: the MID reuses the answer for its links (Art. 27).
+    live.face_candidates = _sbms(ctx).identify_face(live.face, k=5)
+    for c in live.face_candidates:
+        if c.match and c.subject.startswith("EES:"):
             raise BiometricMatchesOtherFile(
                 "the face matches an individual file registered under other identity data: check the "
                 "identity (multiple-identity detection) before creating a file",
@@ -904,7 +907,8 @@ def _detect_multiple_identities(ctx: Context, f: Any, doc_in: S.DocumentIn, at: 
                        _normalise_number(doc_in.number), doc_in.issuing_state)
     ref = str(f.id)
     cir.store(ctx.session, "EES", ref, who, at, has_biometrics=live.face is not None or bool(live.fingers))
-    found = mid.detect(ctx.session, "EES", ref, who, at, face=live.face, sbms=_sbms(ctx) if live.face else None)
+    found = mid.detect(ctx.session, "EES", ref, who, at, face=live.face, sbms=_sbms(ctx) if live.face else None,
+                       face_candidates=live.face_candidates)
     return [S.MidLinkOut.model_validate(link.to_json()) for link in found]
 
 
