@@ -42,18 +42,13 @@ def travellers(url: str, limit: int) -> tuple[list[dict], list[dict]]:
     with unit_of_work(engine, readonly=True) as s:
         open_files = select(EntryExitRecord.file_id).where(EntryExitRecord.exit_at.is_(None))
         # Visa-exempt travellers only: the clients carry no visa data.
-        inside = s.execute(
+        documents = (
             select(TravelDocument.document_type, TravelDocument.number, TravelDocument.issuing_state)
             .join(IndividualFile, IndividualFile.id == TravelDocument.file_id)
-            .where(TravelDocument.file_id.in_(open_files), IndividualFile.visa_required.is_(False))
-            .limit(limit)
-        ).all()
-        outside = s.execute(
-            select(TravelDocument.document_type, TravelDocument.number, TravelDocument.issuing_state)
-            .join(IndividualFile, IndividualFile.id == TravelDocument.file_id)
-            .where(TravelDocument.file_id.not_in(open_files), IndividualFile.visa_required.is_(False))
-            .limit(limit)
-        ).all()
+            .where(IndividualFile.visa_required.is_(False)).limit(limit)
+        )
+        inside = s.execute(documents.where(TravelDocument.file_id.in_(open_files))).all()
+        outside = s.execute(documents.where(TravelDocument.file_id.not_in(open_files))).all()
     engine.dispose()
     as_doc = lambda r: {"document_type": r[0], "number": r[1], "issuing_state": r[2]}  # noqa: E731
     return [as_doc(r) for r in outside], [as_doc(r) for r in inside]

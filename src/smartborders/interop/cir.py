@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from smartborders.interop.models import CirIdentity
@@ -55,6 +56,21 @@ def get(session: Session, system: str, reference: str) -> tuple[Identity, bool] 
     if row is None:
         return None
     return _identity(row), bool(row.has_biometrics)
+
+
+def search(session: Session, *, number: str | None = None, state: str | None = None, identity: Any = None,
+           limit: int = 50) -> list[Any]:
+    """Reg. 2019/817 Art. 20-21: the records of every system that hold this travel document, or these
+    names and date of birth (rows, by system)."""
+    conds = []
+    if number is not None:
+        conds.append((C.c.document_number == number) & (C.c.document_state == state))
+    if identity is not None:
+        conds.append((C.c.surname == identity.surname) & (C.c.given_names == identity.given_names)
+                     & (C.c.birth_date == identity.birth_date))
+    if not conds:
+        return []
+    return list(session.execute(select(C).where(or_(*conds)).order_by(C.c.system, C.c.reference).limit(limit)).all())
 
 
 def candidates(session: Session, who: Identity, *, not_system: str, limit: int = 50) -> list[tuple[str, str, Identity, bool]]:

@@ -15,12 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
-
 from smartborders.core.errors import InvalidInput
-from smartborders.interop import mid
-from smartborders.interop.models import CirIdentity
+from smartborders.interop import cir, mid
 
 
 @dataclass(frozen=True)
@@ -84,7 +80,9 @@ def search(ctx: Any, profile: str, *, document: Any = None, identity: Any = None
             out.ees.append({k: v for k, v in data.items() if k in p.ees_fields} | {"matched_by": found.matched_by})
             matched.add(("EES", found.file.id))
     if "CIR" in p.systems and p.cir_identity:
-        for row in _cir(ctx.session, document, identity):
+        number = document.number.replace("<", "").upper() if document is not None else None
+        for row in cir.search(ctx.session, number=number, state=document.issuing_state if document else None,
+                              identity=identity):
             out.cir.append({"system": row.system, "reference": row.reference, "surname": row.surname,
                             "given_names": row.given_names, "birth_date": row.birth_date.isoformat()
                             if row.birth_date else None, "sex": row.sex, "nationality": row.nationality,
@@ -111,15 +109,3 @@ def _may_see(p: Profile, link: mid.Link, system: str, matched: set[tuple[str, st
     if link.colour == "green":
         return both and (link.system, link.reference) in matched
     return p.verifies_links_of is not None and link.responsible == mid.RESPONSIBLE.get(p.verifies_links_of)
-
-
-def _cir(session: Session, document: Any, identity: Any) -> list[Any]:
-    c = CirIdentity.__table__
-    conds = []
-    if document is not None:
-        conds.append((c.c.document_number == document.number.replace("<", "").upper())
-                     & (c.c.document_state == document.issuing_state))
-    if identity is not None:
-        conds.append((c.c.surname == identity.surname) & (c.c.given_names == identity.given_names)
-                     & (c.c.birth_date == identity.birth_date))
-    return list(session.execute(select(c).where(or_(*conds)).order_by(c.c.system, c.c.reference).limit(50)).all())

@@ -215,15 +215,33 @@ def links_for(session: Session, system: str, reference: str) -> list[Link]:
     return [_link(r, system, reference) for r in rows]
 
 
+def links(session: Session, colour: Colour = "yellow", system: str | None = None, limit: int = 100
+          ) -> list[dict[str, Any]]:
+    """Links of one colour, oldest first; with "yellow", the manual-verification queue (of the links a
+    write of `system` created, whose authority verifies them: Art. 29)."""
+    q = select(L).where(L.c.colour == colour).order_by(L.c.created_at).limit(limit)
+    if system is not None:
+        q = q.where(L.c.a_system == system)
+    return [_file(r) for r in session.execute(q).all()]
+
+
 def yellow_links(session: Session, responsible_system: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """The manual-verification queue, oldest first."""
-    q = select(L).where(L.c.colour == "yellow").order_by(L.c.created_at).limit(limit)
-    if responsible_system is not None:
-        q = q.where(L.c.a_system == responsible_system)
-    return [{"id": str(r.id), "a": f"{r.a_system}:{r.a_reference}", "b": f"{r.b_system}:{r.b_reference}",
-             "identity": r.identity, "same_biometrics": r.same_biometrics, "same_document": r.same_document,
-             "responsible": r.responsible, "created_at": r.created_at.isoformat()}
-            for r in session.execute(q).all()]
+    return links(session, "yellow", responsible_system, limit)
+
+
+def identity_confirmation_file(session: Session, link_id: uuid.UUID) -> dict[str, Any]:
+    """Art. 34: one link with every change of its colour."""
+    row = session.execute(select(L).where(L.c.id == link_id)).first()
+    if row is None:
+        raise NotFound(f"no MID link {link_id}")
+    return _file(row) | {"history": history(session, link_id)}
+
+
+def _file(r: Any) -> dict[str, Any]:
+    return {"id": str(r.id), "colour": r.colour, "a": f"{r.a_system}:{r.a_reference}",
+            "b": f"{r.b_system}:{r.b_reference}", "identity": r.identity, "same_biometrics": r.same_biometrics,
+            "same_document": r.same_document, "responsible": r.responsible, "created_at": r.created_at.isoformat()}
 
 
 def history(session: Session, link_id: uuid.UUID) -> list[dict[str, Any]]:
