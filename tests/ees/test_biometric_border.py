@@ -87,6 +87,27 @@ def test_a_known_face_under_new_identity_data_is_caught(ees_engine):
     assert ok.file_created and ok.file_id != entry.file_id
 
 
+def test_known_fingerprints_under_new_identity_data_are_caught_without_a_face(ees_engine):
+    """No face at the booth (a kiosk without camera, a face that will not pass): the four fingers are
+    identified 1:N over every enrolled file before a new one is created."""
+    c, first = clock(), Traveller("USA")
+    entry = run(ees_engine, c, lambda ctx: service.record_entry(ctx, first.entry(
+        biometrics=S.BiometricsIn(fingerprints=four_fingers(61)))))
+    c.advance(timedelta(days=2))
+    run(ees_engine, c, lambda ctx: service.record_exit(ctx, first.exit()))
+    other = Traveller("BRA")
+    other.document = document(state="BRA")
+    with pytest.raises(service.BiometricMatchesOtherFile) as err:
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, other.entry(
+            biometrics=S.BiometricsIn(fingerprints=four_fingers(61, 2)))))
+    assert err.value.extensions["file_id"] == entry.file_id
+    assert err.value.extensions["fingers_matched"] >= 2
+    assert records(ees_engine, c, other) == 0
+    ok = run(ees_engine, c, lambda ctx: service.record_entry(ctx, other.entry(
+        biometrics=S.BiometricsIn(fingerprints=four_fingers(62)))))
+    assert ok.file_created and ok.file_id != entry.file_id
+
+
 def test_a_poor_capture_is_refused_before_anything_is_read_or_written(ees_engine):
     from skimage import filters
 

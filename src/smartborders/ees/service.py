@@ -106,7 +106,7 @@ class BiometricMismatch(Conflict):
 
 class BiometricMatchesOtherFile(Conflict):
     slug = "biometric-match-other-identity"
-    title = "The traveller's face matches an individual file under other identity data"
+    title = "The traveller's biometrics match an individual file under other identity data"
 
 
 class IdentityMismatch(Conflict):
@@ -784,6 +784,7 @@ class _Live:
     face: Any = None  # biometrics.face.FaceSample
     fingers: dict[str, Any] = field(default_factory=dict)  # position -> biometrics.fingerprint.FingerprintSample
     face_candidates: list[Any] | None = None  # the face's 1:N answer over all systems, once searched
+    finger_candidates: list[Any] | None = None  # the fingers' 1:N answer, likewise
 
     def __bool__(self) -> bool:
         return self.face is not None or bool(self.fingers)
@@ -869,17 +870,25 @@ def _verify(ctx: Context, f: Any, live: _Live) -> S.BiometricCheckOut | None:
 
 def _no_other_identity(ctx: Context, live: _Live) -> None:
     """Art. 23(4) with Reg. 2019/817 Art. 27: no file was found by the document or the identity data;
-    a face that matches another file means the person is registered under other identity data."""
-    if live.face is None:
-        return
-    # One search over every system: the MID reuses the answer for its links (Art. 27).
-    live.face_candidates = _sbms(ctx).identify_face(live.face, k=5)
-    for c in live.face_candidates:
-        if c.match and c.subject.startswith("EES:"):
-            raise BiometricMatchesOtherFile(
-                "the face matches an individual file registered under other identity data: check the "
-                "identity (multiple-identity detection) before creating a file",
-                file_id=c.subject.split(":", 1)[1], face_score=round(1 - c.distance, 4))
+    a face or fingers that match another file mean the person is registered under other identity data."""
+    # One search over every system each: the MID reuses the answers for its links (Art. 27).
+    if live.face is not None:
+        live.face_candidates = _sbms(ctx).identify_face(live.face, k=5)
+        for c in live.face_candidates:
+            if c.match and c.subject.startswith("EES:"):
+                raise BiometricMatchesOtherFile(
+                    "the face matches an individual file registered under other identity data: check the "
+                    "identity (multiple-identity detection) before creating a file",
+                    file_id=c.subject.split(":", 1)[1], face_score=round(1 - c.distance, 4))
+    if live.fingers:
+        live.finger_candidates = _sbms(ctx).identify_fingers(ctx.session, live.fingers)
+        for fc in live.finger_candidates:
+            if fc.match and fc.subject.startswith("EES:"):
+                raise BiometricMatchesOtherFile(
+                    "the fingerprints match an individual file registered under other identity data: check "
+                    "the identity (multiple-identity detection) before creating a file",
+                    file_id=fc.subject.split(":", 1)[1], fingers_matched=fc.fingers_matched,
+                    finger_score=fc.score)
 
 
 def _enrol(ctx: Context, f: Any, live: _Live, at: datetime, check: S.BiometricCheckOut | None,
@@ -908,7 +917,7 @@ def _detect_multiple_identities(ctx: Context, f: Any, doc_in: S.DocumentIn, at: 
     ref = str(f.id)
     cir.store(ctx.session, "EES", ref, who, at, has_biometrics=live.face is not None or bool(live.fingers))
     found = mid.detect(ctx.session, "EES", ref, who, at, face=live.face, sbms=_sbms(ctx) if live.face else None,
-                       face_candidates=live.face_candidates)
+                       face_candidates=live.face_candidates, finger_candidates=live.finger_candidates)
     return [S.MidLinkOut.model_validate(link.to_json()) for link in found]
 
 

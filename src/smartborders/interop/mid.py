@@ -134,18 +134,18 @@ def colour_for(*, same_biometrics: bool, different_biometrics: bool, identity: S
 
 
 def detect(session: Session, system: str, reference: str, who: Identity, at: datetime, *,
-           face: Any = None, sbms: Any = None, face_candidates: list[Any] | None = None) -> list[Link]:
+           face: Any = None, sbms: Any = None, face_candidates: list[Any] | None = None,
+           finger_candidates: list[Any] | None = None) -> list[Link]:
     """Art. 27: look for the person in the other systems and create the links (none to itself, none
     within its own system). Existing links stand; a verified colour is never overwritten.
-    `face_candidates`: the sBMS's answer for `face` where the caller already searched."""
+    `face_candidates`, `finger_candidates`: the sBMS's answers where the caller already searched."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
     if face_candidates is None and face is not None and sbms is not None:
         face_candidates = sbms.identify_face(face, k=5)
-    if face is not None:
-        for c in face_candidates or []:
-            other_system, other_ref = c.subject.split(":", 1)
-            if other_system != system and c.match:
-                found.setdefault((other_system, other_ref), {})["same_biometrics"] = True
+    for c in [*(face_candidates or [] if face is not None else []), *(finger_candidates or [])]:
+        other_system, other_ref = c.subject.split(":", 1)
+        if other_system != system and c.match:
+            found.setdefault((other_system, other_ref), {})["same_biometrics"] = True
     for other_system, other_ref, ident, has_bio in cir.candidates(session, who, not_system=system):
         found.setdefault((other_system, other_ref), {}).update(identity=ident, has_biometrics=has_bio)
     links = []

@@ -38,6 +38,9 @@ class BiometricTemplate(Base):
     position: Mapped[str] = mapped_column(String(16), default="")  # finger position, "" for a face
     data: Mapped[bytes] = mapped_column(LargeBinary)
     quality: Mapped[int] = mapped_column(Integer)  # face 0-100, NFIQ 2 for a finger
+    # A finger's 1:N pre-selection feature (float16; biometrics/fingerprint.py), so that no process
+    # recomputes it from the template when it builds its index.
+    feature: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_sbms_template_subject", "subject"),)

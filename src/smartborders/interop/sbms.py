@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from smartborders.biometrics import face as F
 from smartborders.biometrics import fingerprint as FP
 from smartborders.interop.face_index import ApproximateFaceIndex, ExactFaceIndex, FaceIndex
+from smartborders.interop.finger_index import FingerIndex
 from smartborders.interop.models import BiometricTemplate
 
 T = BiometricTemplate.__table__
@@ -44,7 +45,7 @@ class FingerCandidate:
     subject: str
     score: int  # the best Bozorth3 score over the fingers compared
     fingers_matched: int
-    match: bool
+    match: bool  # two fingers at or above the 1:1 threshold (one, if only one was given)
 
 
 class BiometricMatchingService:
@@ -58,6 +59,10 @@ class BiometricMatchingService:
         self._index: FaceIndex | None = None
         self._subject_of: dict[int, str] = {}
         self._last_id = 0
+        self._fingers = FingerIndex()
+        self._finger_person: dict[str, int] = {}
+        self._finger_subject: dict[int, str] = {}
+        self._last_finger_id = 0
 
     # --- writes, in the caller's transaction ---------------------------------------------------------
 
@@ -75,7 +80,8 @@ class BiometricMatchingService:
         for position, sample in (fingers or {}).items():
             session.execute(delete(T).where(T.c.subject == subject, T.c.kind == "finger", T.c.position == position))
             rows.append({"subject": subject, "system": system, "kind": "finger", "position": position,
-                         "data": sample.template, "quality": sample.nfiq2, "created_at": at})
+                         "data": sample.template, "quality": sample.nfiq2, "created_at": at,
+                         "feature": FP.feature(sample).astype(np.float16).tobytes()})
         ids = [int(session.execute(T.insert().values(**r).returning(T.c.id)).scalar_one()) for r in rows]
         return ids
 
@@ -122,17 +128,37 @@ class BiometricMatchingService:
         return out
 
     def identify_fingers(self, session: Session, probes: Mapping[str, FP.FingerprintSample],
-                         subjects: list[str]) -> list[FingerCandidate]:
-        """Bozorth3 of each probe finger against the same finger of each short-listed subject (about
-        12 ms a pair, so a short list it must be: from the face, or another pre-filter)."""
+                         subjects: list[str] | None = None, *, system: str | None = None
+                         ) -> list[FingerCandidate]:
+        """Bozorth3 of each probe finger against the same finger of the candidates, best first, each
+        marked whether it is a hit (two fingers at or above the 1:1 threshold; one if only one was
+        given). Without `subjects`, the candidates are the short list of the 1:N pre-selection over
+        every system's fingers (interop/finger_index.py); with them, those subjects (a short list from
+        the face, say)."""
+        need = min(2, len(probes))
+        if subjects is None:
+            with self._lock:
+                index = self._catch_up_fingers()
+                hits = index.search(probes)
+                live = self._subjects_still_enrolled([self._finger_subject[h.person] for h in hits])
+                out = []
+                for h in hits:
+                    subject = self._finger_subject[h.person]
+                    if subject not in live:
+                        index.remove(h.person)
+                        continue
+                    if system is None or subject.startswith(system + ":"):
+                        out.append(FingerCandidate(subject, max(h.scores.values(), default=0), h.fingers_matched,
+                                                   h.match(len(probes))))
+            return out
         rows = session.execute(select(T.c.subject, T.c.position, T.c.data).where(
             T.c.kind == "finger", T.c.subject.in_(subjects), T.c.position.in_(list(probes)))).all()
         best: dict[str, list[int]] = {}
         for subject, position, data in rows:
             best.setdefault(subject, []).append(FP.compare(probes[position], data).score)
-        out = [FingerCandidate(s, max(scores), sum(x >= FP.FINGER_THRESHOLD for x in scores),
-                               max(scores) >= FP.FINGER_THRESHOLD) for s, scores in best.items()]
-        return sorted(out, key=lambda c: -c.score)
+        found = [FingerCandidate(s, max(scores), sum(x >= FP.FINGER_THRESHOLD for x in scores),
+                                 sum(x >= FP.FINGER_THRESHOLD for x in scores) >= need) for s, scores in best.items()]
+        return sorted(found, key=lambda c: (not c.match, -c.score))
 
     # --- the in-memory index -------------------------------------------------------------------------
 
@@ -156,6 +182,35 @@ class BiometricMatchingService:
             self._subject_of.update((r.id, r.subject) for r in rows)
             self._last_id = int(ids.max())
         return self._index
+
+    def _catch_up_fingers(self) -> FingerIndex:
+        """Fingers committed since the last search, by any process: each person touched is re-read
+        whole (a new finger replaces the old one of that position)."""
+        with self.engine.connect() as conn:
+            touched = conn.execute(select(T.c.id, T.c.subject).where(
+                T.c.kind == "finger", T.c.id > self._last_finger_id)).all()
+            if touched:
+                self._last_finger_id = max(r.id for r in touched)
+                subjects = sorted({r.subject for r in touched})
+                people: dict[int, dict[str, tuple[np.ndarray, bytes]]] = {}
+                for lo in range(0, len(subjects), 1000):
+                    for r in conn.execute(select(T.c.subject, T.c.position, T.c.data, T.c.feature).where(
+                            T.c.kind == "finger", T.c.subject.in_(subjects[lo:lo + 1000]))):
+                        person = self._finger_person.get(r.subject)
+                        if person is None:
+                            person = self._finger_person[r.subject] = len(self._finger_person) + 1
+                            self._finger_subject[person] = r.subject
+                        feat = (np.frombuffer(r.feature, np.float16).astype(np.float32) if r.feature is not None
+                                else FP.feature(r.data))
+                        people.setdefault(person, {})[r.position] = (feat, r.data)
+                self._fingers.add_many(people)
+        return self._fingers
+
+    def _subjects_still_enrolled(self, subjects: list[str]) -> set[str]:
+        if not subjects:
+            return set()
+        with self.engine.connect() as conn:
+            return set(conn.scalars(select(T.c.subject).where(T.c.subject.in_(subjects), T.c.kind == "finger")))
 
     def _still_there(self, ids: list[int]) -> set[int]:
         if not ids:
