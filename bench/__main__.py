@@ -174,6 +174,8 @@ def main() -> None:
     parser.add_argument("--http-seconds", type=float, default=20)
     parser.add_argument("--sbms", default=None, metavar="SIZES",
                         help="also 1:N face search in the sBMS over galleries of these sizes (e.g. 1000000,10000000)")
+    parser.add_argument("--sbms-fingers", type=int, default=None, metavar="PEOPLE",
+                        help="also 1:N fingerprint search over this many people x 4 fingers (e.g. 100000)")
     args = parser.parse_args()
     if args.quick:
         args.travellers, args.histories, args.naive_sample = 100_000, 100, 2_000
@@ -197,6 +199,10 @@ def main() -> None:
         from bench import sbms
 
         rows += sbms.rows([int(n) for n in args.sbms.split(",")])
+    if args.sbms_fingers:
+        from bench import sbms_fingers
+
+        rows += sbms_fingers.rows(args.sbms_fingers)
 
     print_table("smartborders bench", ("what", "measured", "goal", "against the naive model"), rows)
 

@@ -51,6 +51,10 @@ def test_the_report_command_writes_its_table_and_plot(tmp_path):
     out = json.loads(res.stdout)
     whats = " ".join(r["what"] for r in out["rows"])
     for part in ("face, synthetic descriptors: FNMR at FMR 0.001", "FNMR at FMR 0.0001", "FNIR at FPIR 0.001",
-                 "dlib on real photographs", "fingerprint, NBIS on synthetic prints", "fingerprint 1:N"):
+                 "dlib on real photographs", "fingerprint, NBIS on synthetic prints", "fingerprint 1:N",
+                 "fingerprint 1:N, 4 fingers, sBMS search"):
         assert part in whats
+    four = next(r for r in out["rows"] if r["what"].startswith("fingerprint 1:N, 4 fingers")
+                and "configured" in r["what"])
+    assert four["measured"] == "FPIR 0 %, FNIR 0 %", four  # 250 people: four fingers leave no doubt
     assert (tmp_path / "det.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

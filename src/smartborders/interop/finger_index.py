@@ -142,13 +142,13 @@ class FingerIndex:
             scores, ids = self._index.search(q.reshape(1, -1), min(k, len(self._templates)))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
-    def search(self, probes: Mapping[str, FP.FingerprintSample | bytes], shortlist: int = SHORTLIST
-               ) -> list[FingerHit]:
+    def search(self, probes: Mapping[str, FP.FingerprintSample | bytes], shortlist: int = SHORTLIST, *,
+               every_finger: bool = False) -> list[FingerHit]:
         """Pre-selection, then Bozorth3 of the probe's fingers against the same fingers of each
         short-listed person, best pre-selected finger first, stopping as soon as the person is decided
         (enough fingers matched, or too few left to match): a genuine pair costs Bozorth3 tens of
         milliseconds, an impostor one about one. Every short-listed person with the scores compared,
-        hits first, then by Bozorth3 sum."""
+        hits first, then by Bozorth3 sum. `every_finger`: no stopping (evaluation: comparable sums)."""
         need = min(2, len(probes))
         out = []
         for person, pre in self.preselect(probes, shortlist):
@@ -159,7 +159,7 @@ class FingerIndex:
             for i, p in enumerate(common):
                 scores[p] = FP.compare(probes[p], stored[slot(p)]).score
                 matched += scores[p] >= FP.FINGER_THRESHOLD
-                if matched >= need or matched + len(common) - i - 1 < need:
+                if not every_finger and (matched >= need or matched + len(common) - i - 1 < need):
                     break
             out.append(FingerHit(person, pre, scores))
         return sorted(out, key=lambda h: (not h.match(len(probes)), -h.score))
