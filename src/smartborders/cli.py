@@ -302,6 +302,38 @@ def mid_scan(
                    f"{out['pairs']} candidate pairs, {out['links']} links {out['colours']}")
 
 
+watchlist_app = typer.Typer(help="ETIAS screening: names against a watchlist.", no_args_is_help=True)
+app.add_typer(watchlist_app, name="watchlist")
+
+
+@watchlist_app.command("match")
+def watchlist_match(
+    threshold: float = typer.Option(None, "--threshold", min=0.0, max=1.0,
+                                    help="Score at or above which an entry is a hit (default: the screening's)."),
+    pretty: bool = typer.Option(False, "--pretty", help="Indent the JSON."),
+) -> None:
+    """Screen people against a watchlist, as ETIAS automated processing does.
+
+    Reads one JSON object on stdin: {"watchlist": [{"id", "name", "birth_date"?, "nationality"?}],
+    "queries": [same]}; names in any script, dates ISO (YYYY-MM-DD, or YYYY-MM / YYYY where only that
+    is known), nationality ISO 3166 alpha-3. Prints {"results": [{"query": id, "hits": [{"entry": id,
+    "score", "explanation"}]}]}: per query, in input order, the entries at or above the threshold, best
+    first. Bad input exits 2 with the reasons on stderr and prints nothing."""
+    from smartborders.etias import watchlist as W
+
+    try:
+        payload = json.loads(sys.stdin.read())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        _fail(f"stdin is not JSON: {exc}")
+    try:
+        entries, queries = W.parse_request(payload)
+    except InvalidInput as exc:
+        _fail(exc.detail)
+    results = W.screen(entries, queries, W.THRESHOLD if threshold is None else threshold)
+    _emit({"results": [{"query": qid, "hits": [{"entry": h.entry, "score": h.score, "explanation": h.explanation}
+                                               for h in hits]} for qid, hits in results]}, pretty)
+
+
 def _captured(name: str, capture: Any) -> Any:
     """One image file through a capture function; a rejection or bad file ends the command (exit 2)."""
     data = _read_file(name)
