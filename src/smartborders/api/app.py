@@ -189,6 +189,9 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
     from smartborders.interop.api import router as interop_router
 
     app.include_router(interop_router)
+    from smartborders.etias.api import router as etias_router
+
+    app.include_router(etias_router)
     return app
 
 

@@ -1,0 +1,33 @@
+"""ETIAS over HTTP: the applicant's side (Art. 15-19, 31)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path, Request, status
+
+from smartborders.api.app import run_use_case
+from smartborders.etias import schemas as S
+from smartborders.etias import service
+
+router = APIRouter(prefix="/api/v1/etias")
+
+PROBLEMS = {
+    404: {"description": "Not found (problem+json)"},
+    409: {"description": "Conflict with the recorded state (problem+json)"},
+    422: {"description": "Invalid input or not admissible (problem+json)"},
+}
+
+
+@router.post("/applications", tags=["etias"], status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
+async def submit(body: S.ApplicationIn, request: Request) -> S.ApplicationOut:
+    """Submit an application (Art. 17): admissibility and the fee are checked, the application file is
+    created with its number (Art. 19). Idempotent by `client_id`."""
+    ip = request.client.host if request.client else None
+    return await run_use_case(request, lambda ctx: service.submit(ctx, body, ip_address=ip))
+
+
+@router.get("/applications/{number}", tags=["etias"], responses=PROBLEMS)
+async def get(request: Request,
+              number: str = Path(min_length=18, max_length=18, pattern=r"^E[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}$")
+              ) -> S.ApplicationOut:
+    """The application's status by its number (the Art. 31 verification tool)."""
+    return await run_use_case(request, lambda ctx: service.get(ctx, number), readonly=True)

@@ -1,0 +1,48 @@
+"""ETIAS tables (Reg. 2018/1240 Art. 19): the application file. Owned by `etias`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, Index, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from smartborders.core.db import Base, UTCDateTime
+
+
+class Application(Base):
+    """Art. 19(3): the application file, its number and status; the Art. 17 data as submitted (never
+    changed by the units, Art. 55(1)), with the identity and document kept in columns for the searches
+    of Art. 19(4) (earlier files of the same applicant) and Art. 20 (the same document elsewhere)."""
+
+    __tablename__ = "etias_application"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)  # the submission's idempotency key
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the canonical submission
+    status: Mapped[str] = mapped_column(String(32))
+    surname: Mapped[str] = mapped_column(String(100))
+    given_names: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date] = mapped_column(Date)
+    birth_place: Mapped[str] = mapped_column(String(100))
+    nationality: Mapped[str] = mapped_column(String(3))
+    document_number: Mapped[str] = mapped_column(String(24))
+    document_country: Mapped[str] = mapped_column(String(3))
+    document_expires_on: Mapped[date] = mapped_column(Date)
+    email: Mapped[str] = mapped_column(String(254))
+    data: Mapped[dict] = mapped_column(JSON)  # Art. 17(2), (4), (6) as submitted
+    ip_address: Mapped[str | None] = mapped_column(String(45))  # Art. 17(8)
+    fee_eur: Mapped[str] = mapped_column(String(8))
+    fee_reason: Mapped[str] = mapped_column(String(200))
+    payment_reference: Mapped[str | None] = mapped_column(String(64))
+    linked_to: Mapped[list] = mapped_column(JSON, default=list)  # numbers of earlier files (Art. 19(4))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    notices: Mapped[list] = mapped_column(JSON, default=list)  # what the applicant was told, in order
+
+    __table_args__ = (
+        Index("ix_etias_application_identity", "surname", "birth_date", "nationality"),
+        Index("ix_etias_application_document", "document_number", "document_country"),
+    )

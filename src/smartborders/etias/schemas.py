@@ -1,0 +1,237 @@
+"""ETIAS API shapes: the application form of Reg. 2018/1240 Art. 17, strict as the EES's are.
+
+Names are entered in Latin characters (Art. 17(7)) [K], letters with their diacritics allowed: the
+screening compares them with lists in any script (etias/watchlist.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from smartborders.ees.schemas import ClientId, CountryCode, IsoDate, Out, Strict
+from smartborders.etias.rules import ETIAS_COUNTRIES
+
+LatinName = Annotated[str, Field(min_length=1, max_length=100,
+                                 pattern=r"^[A-Za-zÀ-ÖØ-öø-ɏ][A-Za-zÀ-ÖØ-öø-ɏ '\-.]*$")]
+LatinNames = Annotated[str, Field(max_length=200, pattern=r"^[A-Za-zÀ-ÖØ-öø-ɏ '\-.]*$")]
+Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Phone = Annotated[str, Field(min_length=5, max_length=20, pattern=r"^\+?[0-9 ()-]{5,20}$")]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+def _etias_country(value: str) -> str:
+    if value not in ETIAS_COUNTRIES:
+        raise ValueError(f"{value} is not one of the 30 countries where ETIAS applies")
+    return value
+
+
+EtiasCountry = Annotated[str, Field(pattern=r"^[A-Z]{3}$"), AfterValidator(_etias_country)]
+
+# Delegated Reg. (EU) 2021/916: the job groups, at ISCO-08 sub-major (2-digit) level at least [K: codes].
+JOB_GROUPS = {
+    "01": "Commissioned armed forces officers", "11": "Chief executives, senior officials and legislators",
+    "12": "Administrative and commercial managers", "13": "Production and specialised services managers",
+    "14": "Hospitality, retail and other services managers", "21": "Science and engineering professionals",
+    "22": "Health professionals", "23": "Teaching professionals", "24": "Business and administration professionals",
+    "25": "Information and communications technology professionals",
+    "26": "Legal, social and cultural professionals", "31": "Science and engineering associate professionals",
+    "32": "Health associate professionals", "33": "Business and administration associate professionals",
+    "34": "Legal, social, cultural and related associate professionals",
+    "35": "Information and communications technicians", "41": "General and keyboard clerks",
+    "42": "Customer services clerks", "43": "Numerical and material recording clerks",
+    "44": "Other clerical support workers", "51": "Personal services workers", "52": "Sales workers",
+    "53": "Personal care workers", "54": "Protective services workers",
+    "61": "Market-oriented skilled agricultural workers", "62": "Market-oriented skilled forestry, fishery and "
+    "hunting workers", "63": "Subsistence farmers, fishers, hunters and gatherers",
+    "71": "Building and related trades workers", "72": "Metal, machinery and related trades workers",
+    "73": "Handicraft and printing workers", "74": "Electrical and electronic trades workers",
+    "75": "Food processing, wood working, garment and other craft and related trades workers",
+    "81": "Stationary plant and machine operators", "82": "Assemblers", "83": "Drivers and mobile plant operators",
+    "91": "Cleaners and helpers", "92": "Agricultural, forestry and fishery labourers",
+    "93": "Labourers in mining, construction, manufacturing and transport", "94": "Food preparation assistants",
+    "95": "Street and related sales and service workers", "96": "Refuse workers and other elementary workers",
+    "S": "Student", "R": "Retired", "U": "Unemployed", "H": "Homemaker",
+}
+
+
+def _job_group(value: str) -> str:
+    if value not in JOB_GROUPS:
+        raise ValueError(f"{value!r} is not a job group of the predetermined list (Delegated Reg. 2021/916)")
+    return value
+
+
+JobGroup = Annotated[str, Field(min_length=1, max_length=2), AfterValidator(_job_group)]
+
+
+class PersonIn(Strict):
+    """Art. 17(2)(a), (aa), (b), (c): who applies."""
+
+    surname: LatinName
+    given_names: LatinNames = ""
+    surname_at_birth: LatinNames = ""
+    birth_date: IsoDate
+    birth_place: LatinName
+    birth_country: CountryCode
+    sex: Literal["M", "F", "X"]
+    nationality: CountryCode
+    parents_first_names: list[LatinName] = Field(min_length=1, max_length=2)
+    other_names: list[LatinName] = Field(default_factory=list, max_length=5)
+    other_nationalities: list[CountryCode] = Field(default_factory=list, max_length=5)
+
+
+class TravelDocumentIn(Strict):
+    """Art. 17(2)(d), (e)."""
+
+    document_type: Literal["P", "PD", "PS", "PO"] = "P"
+    number: str = Field(min_length=1, max_length=24, pattern=r"^[A-Z0-9]+$")
+    issuing_country: CountryCode
+    issued_on: IsoDate
+    expires_on: IsoDate
+
+    @model_validator(mode="after")
+    def _dates(self) -> TravelDocumentIn:
+        if self.expires_on <= self.issued_on:
+            raise ValueError("the document expires before it was issued")
+        return self
+
+
+class ResidenceIn(Strict):
+    """Art. 17(2)(f): home address, or if there is none, city and country of residence."""
+
+    address: Text | None = None
+    city: LatinName
+    country: CountryCode
+
+
+class ContactIn(Strict):
+    """Art. 17(2)(g)."""
+
+    email: Email
+    phones: list[Phone] = Field(default_factory=list, max_length=3)
+
+
+class GuardianIn(Strict):
+    """Art. 17(2)(k): for a minor, the person with parental authority or the legal guardian."""
+
+    surname: LatinName
+    given_names: LatinNames = ""
+    address: Text
+    email: Email
+    phone: Phone | None = None
+
+
+class FamilyMemberIn(Strict):
+    """Art. 17(2)(l): the Union citizen (or free-movement third-country national) and the relationship."""
+
+    surname: LatinName
+    given_names: LatinNames = ""
+    birth_date: IsoDate
+    nationality: CountryCode
+    relationship: Literal["spouse", "partner", "child", "parent", "grandchild", "grandparent", "other"]
+
+
+class FilledByIn(Strict):
+    """Art. 17(2)(m): someone else filled in the form."""
+
+    surname: LatinName
+    given_names: LatinNames = ""
+    organisation: Text | None = None
+    email: Email
+    address: Text
+    phone: Phone | None = None
+    relationship: Text
+    representation_declaration: Literal[True]
+
+
+class ConvictionIn(Strict):
+    """Art. 17(4)(a): a conviction for an Annex offence in the last 10 years (terrorism: 20)."""
+
+    answer: bool
+    when: IsoDate | None = None
+    country: CountryCode | None = None
+
+
+class ConflictZoneIn(Strict):
+    """Art. 17(4)(b): a stay in a specific war or conflict zone in the last 10 years."""
+
+    answer: bool
+    zone: Text | None = None
+    reasons: Text | None = None
+
+
+class RemovalIn(Strict):
+    """Art. 17(4)(c): a decision to leave a Member State or an Annex II country, or a return decision,
+    in the last 10 years. Family members under Art. 2(1)(c) are not asked (Art. 24(2)(a))."""
+
+    answer: bool
+    when: IsoDate | None = None
+    country: CountryCode | None = None
+
+
+class BackgroundIn(Strict):
+    """Art. 17(4): the three questions; a "yes" needs its follow-up answers (Art. 17(6))."""
+
+    conviction: ConvictionIn
+    conflict_zone: ConflictZoneIn
+    removal: RemovalIn | None = None
+
+    @model_validator(mode="after")
+    def _follow_ups(self) -> BackgroundIn:
+        if self.conviction.answer and (self.conviction.when is None or self.conviction.country is None):
+            raise ValueError("conviction: a yes needs when and in which country")
+        if self.conflict_zone.answer and (self.conflict_zone.zone is None or self.conflict_zone.reasons is None):
+            raise ValueError("conflict_zone: a yes needs the zone and the reasons for the stay")
+        if self.removal is not None and self.removal.answer and (self.removal.when is None
+                                                                  or self.removal.country is None):
+            raise ValueError("removal: a yes needs when and which country")
+        return self
+
+
+class DeclarationsIn(Strict):
+    """Art. 17(1): both must be made (a minor's form is signed by the guardian)."""
+
+    data_true_and_complete: Literal[True]
+    aware_of_entry_conditions: Literal[True]
+
+
+class PaymentIn(Strict):
+    """Art. 18-19: the payment's confirmation, from the payment provider."""
+
+    reference: str = Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    amount_eur: str = Field(pattern=r"^\d{1,4}\.\d{2}$")
+
+
+class ApplicationIn(Strict):
+    """One ETIAS application (Art. 17), as the public website or app submits it."""
+
+    client_id: ClientId
+    person: PersonIn
+    document: TravelDocumentIn
+    residence: ResidenceIn
+    contact: ContactIn
+    education: Literal["none", "primary", "secondary", "higher"]
+    job_group: JobGroup
+    job_title: Text | None = None
+    first_member_state: EtiasCountry
+    first_stay_address: Text | None = None
+    background: BackgroundIn
+    declarations: DeclarationsIn
+    guardian: GuardianIn | None = None
+    family_member: FamilyMemberIn | None = None
+    filled_by: FilledByIn | None = None
+    payment: PaymentIn | None = None
+
+
+class ApplicationOut(Out):
+    number: str
+    status: str
+    submitted_at: datetime
+    fee_eur: str
+    fee_reason: str
+    linked_to: list[str]
+    decision: str | None = None
+    valid_until: date | None = None
+    notices: list[str]

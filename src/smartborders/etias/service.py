@@ -1,0 +1,161 @@
+"""ETIAS use cases. Each runs in the caller's transaction (`ees.service.run` gives one per call).
+
+This module has the application (Reg. 2018/1240 Art. 15-19): who may apply, admissibility and the
+fee, the application file and its number, and the link to the applicant's earlier files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from smartborders.core.errors import Conflict, InvalidInput, NotFound
+from smartborders.ees.service import ClientIdReused, Context
+from smartborders.etias import rules
+from smartborders.etias import schemas as S
+from smartborders.etias.models import Application
+
+REQUESTED = "travel_authorisation_requested"  # Art. 19(3)(b)
+
+
+class NoAuthorisationNeeded(InvalidInput):
+    slug = "etias-not-applicable"
+    title = "This traveller does not apply for an ETIAS travel authorisation"
+
+
+class FeeNotPaid(InvalidInput):
+    slug = "etias-fee-not-paid"
+    title = "The application is not admissible: the fee is not paid"
+
+
+class GuardianMissing(InvalidInput):
+    slug = "etias-guardian-missing"
+    title = "The application of a minor needs the person with parental authority or the guardian"
+
+
+class DocumentExpired(Conflict):
+    slug = "etias-document-expired"
+    title = "The travel document has expired"
+
+
+class ApplicationNotFound(NotFound):
+    slug = "etias-application-not-found"
+    title = "No ETIAS application with this number"
+
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32: no I, L, O, U
+
+
+def _new_number() -> str:
+    """An application number: 'E' and 15 base-32 characters in three groups, the last a check character
+    (the sum of the values, weighted by position, mod 32), so a mistyped number is caught on entry."""
+    body = "".join(secrets.choice(_ALPHABET) for _ in range(14))
+    check = _ALPHABET[sum((i + 1) * _ALPHABET.index(c) for i, c in enumerate(body)) % 32]
+    s = body + check
+    return f"E{s[:5]}-{s[5:10]}-{s[10:]}"
+
+
+def valid_number(number: str) -> bool:
+    s = number.removeprefix("E").replace("-", "")
+    if len(s) != 15 or any(c not in _ALPHABET for c in s):
+        return False
+    return _ALPHABET[sum((i + 1) * _ALPHABET.index(c) for i, c in enumerate(s[:-1])) % 32] == s[-1]
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _fingerprint(cmd: S.ApplicationIn) -> str:
+    body = json.dumps(cmd.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _out(a: Application) -> S.ApplicationOut:
+    return S.ApplicationOut(number=a.number, status=a.status, submitted_at=a.submitted_at, fee_eur=a.fee_eur,
+                            fee_reason=a.fee_reason, linked_to=list(a.linked_to or []), valid_until=a.valid_until,
+                            notices=list(a.notices or []))
+
+
+def submit(ctx: Context, cmd: S.ApplicationIn, *, ip_address: str | None = None) -> S.ApplicationOut:
+    """Art. 15-19: check who applies and admissibility, create the application file with its number and
+    status "travel authorisation requested", link the applicant's earlier files, tell the applicant.
+    Idempotent by `client_id`: a replay answers the file created first."""
+    fp = _fingerprint(cmd)
+    seen = ctx.session.scalar(select(Application).where(Application.client_id == cmd.client_id))
+    if seen is not None:
+        if seen.fingerprint != fp:
+            raise ClientIdReused(f"client id {cmd.client_id} was first used for another application",
+                                 client_id=cmd.client_id)
+        return _out(seen)
+    now = ctx.now()
+    today = now.date()
+    p, doc = cmd.person, cmd.document
+    family = cmd.family_member is not None
+    # Who applies (Art. 2).
+    need = rules.required(p.nationality, rules.Holdings(family_member_of_union_citizen=family))
+    if not need.required:
+        raise NoAuthorisationNeeded(need.explanation, ground=need.ground.value)
+    if p.birth_date > today:
+        raise InvalidInput("person.birth_date: in the future")
+    if doc.expires_on <= today:
+        raise DocumentExpired(f"the travel document expired on {doc.expires_on}: apply with a valid one",
+                              expires_on=doc.expires_on.isoformat())
+    if doc.issued_on > today:
+        raise InvalidInput("document.issued_on: in the future")
+    # Art. 17: the questions a family member is not asked, and the guardian of a minor.
+    if family and cmd.background.removal is not None:
+        raise InvalidInput("background.removal: not asked of a family member of a Union citizen (Art. 24(2)(a))")
+    if not family and cmd.background.removal is None:
+        raise InvalidInput("background.removal: the third background question must be answered (Art. 17(4)(c))")
+    if _age(p.birth_date, today) < 18 and cmd.guardian is None:
+        raise GuardianMissing("the applicant is a minor: give the person with parental authority or the legal "
+                              "guardian (Art. 17(2)(k)), who signs the form (Art. 17(1))")
+    # Admissibility (Art. 19(1)-(2)): the fee is paid.
+    amount, why = rules.fee(p.birth_date, today, family_member=family)
+    if amount > 0:
+        if cmd.payment is None:
+            raise FeeNotPaid(f"the fee of EUR {amount} is not paid ({why})", fee_eur=str(amount))
+        if Decimal(cmd.payment.amount_eur) != amount:
+            raise FeeNotPaid(f"paid EUR {cmd.payment.amount_eur}, the fee is EUR {amount}", fee_eur=str(amount))
+    elif cmd.payment is not None and Decimal(cmd.payment.amount_eur) != 0:
+        raise InvalidInput(f"payment: no fee is due ({why}); nothing may be charged")
+    # Art. 19(4): earlier files of the same applicant, by the Art. 17(2)(a) and (aa) data.
+    earlier = ctx.session.scalars(select(Application.number).where(
+        func.upper(Application.surname) == p.surname.upper(),
+        func.upper(Application.given_names) == p.given_names.upper(),
+        Application.birth_date == p.birth_date,
+        func.upper(Application.birth_place) == p.birth_place.upper(),
+        Application.nationality == p.nationality,
+    ).order_by(Application.submitted_at)).all()
+    data = cmd.model_dump(mode="json", exclude={"client_id", "payment"})
+    a = Application(
+        number=_new_number(), client_id=cmd.client_id, fingerprint=fp, status=REQUESTED,
+        surname=p.surname, given_names=p.given_names, birth_date=p.birth_date, birth_place=p.birth_place,
+        nationality=p.nationality, document_number=doc.number, document_country=doc.issuing_country,
+        document_expires_on=doc.expires_on, email=cmd.contact.email, data=data, ip_address=ip_address,
+        fee_eur=str(amount), fee_reason=why, payment_reference=cmd.payment.reference if cmd.payment else None,
+        linked_to=list(earlier), submitted_at=now,
+        # Art. 19(5): told at once that more information, documents or an interview may be asked for.
+        notices=[f"{now.isoformat()} application received; additional information or documents may be "
+                 "requested, or an interview held, while it is processed (Art. 19(5))"],
+    )
+    ctx.session.add(a)
+    ctx.session.flush()
+    return _out(a)
+
+
+def get(ctx: Context, number: str) -> S.ApplicationOut:
+    """The application's status (Art. 31 verification tool: by number)."""
+    if not valid_number(number):
+        raise InvalidInput(f"{number!r} is not an ETIAS application number (mistyped? the check character "
+                           "does not agree)")
+    a = ctx.session.scalar(select(Application).where(Application.number == number))
+    if a is None:
+        raise ApplicationNotFound(f"no application {number}")
+    return _out(a)
