@@ -25,7 +25,7 @@ def submit(engine, body, clock=None):
 
 def test_an_admissible_application_gets_a_file_number_and_is_requested(ees_engine):
     out = submit(ees_engine, application())
-    assert out.status == service.REQUESTED and service.valid_number(out.number)
+    assert out.status == service.ISSUED and service.valid_number(out.number)
     assert out.fee_eur == "20.00" and out.linked_to == []
     assert "Art. 19(5)" in out.notices[0]
     again = run(ees_engine, FixedClock(NOW), lambda ctx: service.get(ctx, out.number), readonly=True)
@@ -69,7 +69,7 @@ def test_inadmissible_applications_are_refused_with_the_reason_and_nothing_is_st
     assert text in err.value.detail
     # Nothing half-written: the same client id can be used for a corrected application.
     fixed = application(client_id=body["client_id"])
-    assert submit(ees_engine, fixed).status == service.REQUESTED
+    assert submit(ees_engine, fixed).status == service.ISSUED
 
 
 def test_no_fee_for_minors_the_elderly_and_family_members(ees_engine):

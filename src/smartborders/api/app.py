@@ -106,6 +106,25 @@ def _warm_biometric_index(app: FastAPI, engine: Engine) -> None:
     threading.Thread(target=warm, name="sbms-warm", daemon=True).start()
 
 
+def _warm_etias_screening(app: FastAPI, engine: Engine) -> None:
+    """The ETIAS name lists and the matcher's name data (about 10 s) load on a thread as the server
+    starts, so that the first application does not wait for them; /health shows their state."""
+    import threading
+
+    from smartborders.etias.screening import warm as warm_screening
+
+    state: AppState = app.state.sb
+
+    def warm() -> None:
+        try:
+            state.status["etias_screening"] = f"ready: {warm_screening(engine)} list entries"
+        except Exception as exc:  # noqa: BLE001 - loaded on the first application instead
+            state.status["etias_screening"] = f"not loaded: {type(exc).__name__}"
+
+    state.status["etias_screening"] = "loading"
+    threading.Thread(target=warm, name="etias-warm", daemon=True).start()
+
+
 def problem_response(status: int, slug: str, title: str, detail: str, instance: str, **ext: Any) -> JSONResponse:
     body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail, "instance": instance}
     body.update(ext)
@@ -118,6 +137,7 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _warm_biometric_index(app, engine)
+        _warm_etias_screening(app, engine)
         yield
 
     app = FastAPI(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Index, String, Uuid
+from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smartborders.core.db import Base, UTCDateTime
@@ -40,9 +40,54 @@ class Application(Base):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     valid_until: Mapped[date | None] = mapped_column(Date)
+    # The step the file waits on, who acts, and by when (Art. 22(6): 12 h; Art. 32: 96 h).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    responsible_state: Mapped[str | None] = mapped_column(String(3))  # Art. 25, once manual
     notices: Mapped[list] = mapped_column(JSON, default=list)  # what the applicant was told, in order
 
     __table_args__ = (
         Index("ix_etias_application_identity", "surname", "birth_date", "nationality"),
         Index("ix_etias_application_document", "document_number", "document_country"),
     )
+
+
+class ListEntry(Base):
+    """One entry of a list the automated processing compares against (Art. 20): SIS lost/stolen
+    documents and refusal-of-entry and arrest alerts (a slice), Interpol SLTD, the ETIAS watchlist
+    (Art. 34). Entries are never updated in place: removal sets `removed_at`."""
+
+    __tablename__ = "etias_list_entry"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    list: Mapped[str] = mapped_column(String(16))  # sis_document, sltd, sis_refusal, sis_arrest, watchlist
+    reference: Mapped[str] = mapped_column(String(64))  # the entry's id in its source
+    name: Mapped[str | None] = mapped_column(String(300))
+    birth_date: Mapped[str | None] = mapped_column(String(10))  # YYYY[-MM[-DD]]
+    nationality: Mapped[str | None] = mapped_column(String(3))
+    document_number: Mapped[str | None] = mapped_column(String(24))
+    document_country: Mapped[str | None] = mapped_column(String(3))
+    supplied_by: Mapped[str] = mapped_column(String(8))  # the Member State or EUROPOL (Art. 20(7)-(8))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_etias_list_entry_document", "document_number", "document_country"),
+        Index("ix_etias_list_entry_list_ref", "list", "reference", unique=True),
+    )
+
+
+class Hit(Base):
+    """A correspondence found by the automated processing (Art. 3, 20), and what became of it."""
+
+    __tablename__ = "etias_hit"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("etias_application.id", ondelete="CASCADE"),
+                                                      index=True)
+    article: Mapped[str] = mapped_column(String(16))  # the point of Art. 20: "20(2)(a)", "20(4)", ...
+    source: Mapped[str] = mapped_column(String(16))  # SIS, SLTD, ETIAS, EES, WATCHLIST
+    reference: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Float)
+    explanation: Mapped[str] = mapped_column(String(1000))
+    supplied_by: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, confirmed, discarded
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -232,6 +232,6 @@ class ApplicationOut(Out):
     fee_eur: str
     fee_reason: str
     linked_to: list[str]
-    decision: str | None = None
     valid_until: date | None = None
+    decision_due: datetime | None = None
     notices: list[str]

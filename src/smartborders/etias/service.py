@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -18,9 +18,14 @@ from smartborders.core.errors import Conflict, InvalidInput, NotFound
 from smartborders.ees.service import ClientIdReused, Context
 from smartborders.etias import rules
 from smartborders.etias import schemas as S
-from smartborders.etias.models import Application
+from smartborders.etias.models import Application, Hit
 
 REQUESTED = "travel_authorisation_requested"  # Art. 19(3)(b)
+ISSUED = "issued"  # Art. 21(1), 36
+CENTRAL_UNIT = "central_unit_verification"  # Art. 21(2), 22
+MANUAL = "manual_processing"  # Art. 21(3)-(4), 26
+CENTRAL_UNIT_HOURS = 12  # Art. 22(6)
+DECISION_HOURS = 96  # Art. 32(1)
 
 
 class NoAuthorisationNeeded(InvalidInput):
@@ -79,7 +84,7 @@ def _fingerprint(cmd: S.ApplicationIn) -> str:
 def _out(a: Application) -> S.ApplicationOut:
     return S.ApplicationOut(number=a.number, status=a.status, submitted_at=a.submitted_at, fee_eur=a.fee_eur,
                             fee_reason=a.fee_reason, linked_to=list(a.linked_to or []), valid_until=a.valid_until,
-                            notices=list(a.notices or []))
+                            notices=list(a.notices or []), decision_due=a.due_at)
 
 
 def submit(ctx: Context, cmd: S.ApplicationIn, *, ip_address: str | None = None) -> S.ApplicationOut:
@@ -147,7 +152,39 @@ def submit(ctx: Context, cmd: S.ApplicationIn, *, ip_address: str | None = None)
     )
     ctx.session.add(a)
     ctx.session.flush()
+    _automated_processing(ctx, a)
     return _out(a)
+
+
+def _automated_processing(ctx: Context, a: Application) -> None:
+    """Art. 20-21: compare the file, then issue at once, or send it to the Central Unit (hits, 12 h),
+    or straight to the national unit (only a "yes" to a background question)."""
+    from smartborders.etias import screening
+
+    now = ctx.now()
+    found, yes = screening.process(ctx.session, ctx.session.get_bind(), a)
+    for f in found:
+        ctx.session.add(Hit(application_id=a.id, article=f.article, source=f.source, reference=f.reference,
+                            score=f.score, explanation=f.explanation[:1000], supplied_by=f.supplied_by,
+                            status="pending", created_at=now))
+    if found:
+        a.status, a.due_at = CENTRAL_UNIT, now + timedelta(hours=CENTRAL_UNIT_HOURS)
+        a.notices = [*a.notices, f"{now.isoformat()} the application is being verified; a decision follows "
+                     f"within {DECISION_HOURS} hours unless more information is requested (Art. 22, 32)"]
+    elif yes:
+        # Art. 21(4), 25: the Member State of first intended stay is responsible for a "yes" [K].
+        a.status, a.due_at = MANUAL, a.submitted_at + timedelta(hours=DECISION_HOURS)
+        a.responsible_state = a.data["first_member_state"]
+        a.notices = [*a.notices, f"{now.isoformat()} the application is examined by the national unit of "
+                     f"{a.responsible_state}; a decision follows within {DECISION_HOURS} hours unless more "
+                     "information is requested (Art. 26, 32)"]
+    else:
+        a.status, a.decided_at = ISSUED, now
+        a.valid_until = rules.valid_until(now.date(), a.document_expires_on)
+        a.notices = [*a.notices, f"{now.isoformat()} travel authorisation issued, valid until {a.valid_until} "
+                     "for the travel document of the application; it does not confer an automatic right of "
+                     "entry (Art. 36, 38)"]
+    ctx.session.flush()
 
 
 def get(ctx: Context, number: str) -> S.ApplicationOut:

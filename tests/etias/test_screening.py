@@ -1,0 +1,115 @@
+"""ETIAS automated processing (Art. 20-21) on both databases: each check of Art. 20 finds its hit with an
+explanation; a clean file is issued at once; a background "yes" goes to the national unit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from smartborders.core.clock import FixedClock
+from smartborders.core.db import unit_of_work
+from smartborders.ees import service as ees
+from smartborders.ees.service import run
+from smartborders.etias import schemas as S
+from smartborders.etias import screening, service
+from smartborders.etias.models import Application, Hit, ListEntry
+from tests.ees.factory import Traveller
+from tests.etias.factory import application
+
+NOW = datetime(2026, 12, 20, 10, 0, tzinfo=timezone.utc)
+
+
+def submit(engine, body, at=NOW):
+    cmd = S.ApplicationIn.model_validate(body)
+    return run(engine, FixedClock(at), lambda ctx: service.submit(ctx, cmd))
+
+
+def hits(engine, number):
+    with unit_of_work(engine, readonly=True) as s:
+        a = s.scalar(select(Application).where(Application.number == number))
+        return [(h.article, h.source, h.explanation) for h in s.scalars(select(Hit).where(Hit.application_id == a.id))]
+
+
+def add(engine, *args, **kw):
+    with unit_of_work(engine) as s:
+        return screening.add_entry(s, *args, NOW - timedelta(days=1), **kw).id
+
+
+def test_a_clean_application_is_issued_at_once_for_three_years_or_the_document(ees_engine):
+    out = submit(ees_engine, application(document={"expires_on": "2028-06-30"}))
+    assert out.status == service.ISSUED and out.valid_until == date(2028, 6, 30)
+    assert "issued" in out.notices[-1] and hits(ees_engine, out.number) == []
+    long = submit(ees_engine, application())
+    assert long.valid_until == date(2029, 12, 20)
+
+
+def test_each_list_check_finds_its_hit_and_sends_the_file_to_the_central_unit(ees_engine):
+    add(ees_engine, "sltd", "SLTD-1", supplied_by="INTERPOL", document_number="L00000001", document_country="USA")
+    add(ees_engine, "sis_refusal", "SIS-R-1", supplied_by="DE", name="Дмитрий Соколов", birth_date="1979-03-02")
+    add(ees_engine, "watchlist", "WL-1", supplied_by="EUROPOL", name="Tomasz Wiśniewski")
+    add(ees_engine, "sis_arrest", "SIS-A-1", supplied_by="FR", name="Karl Brenner", birth_date="1970-01-01")
+
+    lost = submit(ees_engine, application(document={"number": "L00000001"}))
+    assert lost.status == service.CENTRAL_UNIT and lost.decision_due == NOW + timedelta(hours=12)
+    assert [(a, s) for a, s, _ in hits(ees_engine, lost.number)] == [("20(2)(b)", "SLTD")]
+
+    sokolov = submit(ees_engine, application(person={"surname": "Sokolov", "given_names": "Dmitrij",
+                                                     "birth_date": "1979-03-02"}))
+    [(article, source, why)] = hits(ees_engine, sokolov.number)
+    assert (article, source) == ("20(2)(c)", "SIS") and "sokolov" in why and "1979-03-02" in why
+
+    alias = submit(ees_engine, application(person={"other_names": ["Tomasz Wisniewski"]}))
+    assert [a for a, _, _ in hits(ees_engine, alias.number)] == ["20(4)"]
+
+    minor = submit(ees_engine, application(
+        person={"birth_date": "2016-06-01"}, payment=None,
+        guardian={"surname": "Brenner", "given_names": "Karl", "address": "1 Main St", "email": "k@example.org"}))
+    assert [a for a, _, _ in hits(ees_engine, minor.number)] == ["20(2)(m)"]
+
+
+def test_a_removed_entry_no_longer_hits(ees_engine):
+    entry = add(ees_engine, "watchlist", "WL-2", supplied_by="NL", name="Ingrid Vasquez-Holm")
+    with unit_of_work(ees_engine) as s:
+        s.get(ListEntry, entry).removed_at = NOW - timedelta(hours=1)
+    out = submit(ees_engine, application(person={"surname": "Vasquez-Holm", "given_names": "Ingrid"}))
+    assert out.status == service.ISSUED
+
+
+def test_the_same_document_under_other_identity_data_and_a_refused_file(ees_engine):
+    first = submit(ees_engine, application(document={"number": "D12345678"}))
+    other = submit(ees_engine, application(document={"number": "D12345678"},
+                                           person={"surname": "Someone", "given_names": "Else"}))
+    [(article, _, why)] = hits(ees_engine, other.number)
+    assert article == "20(2)(f)" and first.number in why
+    with unit_of_work(ees_engine) as s:
+        s.scalar(select(Application).where(Application.number == first.number)).status = "refused"
+    again = submit(ees_engine, application(document={"number": "D12345678"}))
+    assert "20(2)(e)" in [a for a, _, _ in hits(ees_engine, again.number)]
+
+
+def test_an_ees_overstay_and_refusal_are_hits_but_not_the_overstay_of_a_family_member(ees_engine):
+    t = Traveller("USA")
+    c = FixedClock(datetime(2026, 5, 1, 9, tzinfo=timezone.utc))
+    run(ees_engine, c, lambda ctx: ees.record_entry(ctx, t.entry()))
+    c.advance(timedelta(days=120))
+    run(ees_engine, c, lambda ctx: ees.record_exit(ctx, t.exit()))
+    doc = {"number": t.document.number, "issuing_country": "USA"}
+    out = submit(ees_engine, application(document=doc))
+    [(article, source, why)] = hits(ees_engine, out.number)
+    assert (article, source) == ("20(2)(g)", "EES") and "overstayer" in why
+    family = submit(ees_engine, application(
+        document=doc, payment=None,
+        background={"conviction": {"answer": False}, "conflict_zone": {"answer": False}, "removal": None},
+        family_member={"surname": "Jansen", "given_names": "Pieter", "birth_date": "1985-02-02",
+                       "nationality": "NLD", "relationship": "spouse"}))
+    assert "20(2)(g)" not in [a for a, _, _ in hits(ees_engine, family.number)]
+
+
+def test_a_yes_to_a_background_question_goes_to_the_national_unit(ees_engine):
+    out = submit(ees_engine, application(background={
+        "conviction": {"answer": True, "when": "2019-05-01", "country": "USA"},
+        "conflict_zone": {"answer": False}, "removal": {"answer": False}}))
+    assert out.status == service.MANUAL and out.decision_due == NOW + timedelta(hours=96)
+    with unit_of_work(ees_engine, readonly=True) as s:
+        assert s.scalar(select(Application.responsible_state).where(Application.number == out.number)) == "NLD"
