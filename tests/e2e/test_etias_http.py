@@ -32,3 +32,17 @@ def test_an_application_over_http(server):
     assert r.json()["type"].endswith("/problems/etias-fee-not-paid") and r.json()["fee_eur"] == "20.00"
     r = server.http.post("/api/v1/etias/applications", json=application(person={"nationality": "IND"}))
     assert r.status_code == 422 and r.json()["ground"] == "visa_required"
+
+
+def test_a_carrier_asks_before_boarding(server):
+    server.clock.set(datetime(2026, 12, 20, 10, 0, tzinfo=timezone.utc))
+    body = application(document={"number": "K55556666"})
+    assert server.http.post("/api/v1/etias/applications", json=body).json()["status"] == "issued"
+    q = {"carrier": "LH", "document_number": "K55556666", "issuing_country": "USA", "nationality": "USA",
+         "travel_date": "2028-01-15", "entry_state": "DEU"}
+    r = server.http.post("/api/v1/etias/carrier-checks", json=q)
+    assert r.status_code == 200 and r.json()["answer"] == "OK" and r.json()["obligation_applies"]
+    assert server.http.post("/api/v1/etias/carrier-checks", json={**q, "document_number": "K00000000"}).json()[
+        "answer"] == "NOT_OK"
+    bad = server.http.post("/api/v1/etias/carrier-checks", json={**q, "entry_state": "IRL"})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")

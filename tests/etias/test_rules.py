@@ -68,3 +68,15 @@ def test_validity_is_three_years_or_the_document_whichever_ends_first(issued, da
     until = valid_until(issued, expiry)
     assert until <= expiry and until <= issued + timedelta(days=3 * 366)
     assert until == expiry or (until - issued).days >= 3 * 365
+
+
+def test_the_transitional_and_grace_periods_of_art_83():
+    from smartborders.etias.rules import Period, Periods
+
+    p = Periods(date(2026, 12, 31))
+    assert (p.optional_until, p.grace_until) == (date(2027, 6, 30), date(2027, 12, 30))
+    assert [p.on(d) for d in (date(2026, 12, 30), date(2026, 12, 31), date(2027, 6, 29), date(2027, 6, 30),
+                              date(2027, 12, 29), date(2027, 12, 30))] == [
+        Period.NOT_STARTED, Period.OPTIONAL, Period.OPTIONAL, Period.GRACE, Period.GRACE, Period.FULL]
+    extended = Periods(date(2026, 12, 31), optional_months=12)
+    assert extended.on(date(2027, 9, 1)) is Period.OPTIONAL

@@ -113,3 +113,31 @@ def test_a_yes_to_a_background_question_goes_to_the_national_unit(ees_engine):
     assert out.status == service.MANUAL and out.decision_due == NOW + timedelta(hours=96)
     with unit_of_work(ees_engine, readonly=True) as s:
         assert s.scalar(select(Application.responsible_state).where(Application.number == out.number)) == "NLD"
+
+
+def test_carriers_get_ok_or_not_ok_by_travel_document_and_date(ees_engine):
+    from smartborders.etias.rules import Periods
+
+    issued = submit(ees_engine, application(document={"number": "C11112222", "expires_on": "2028-06-30"}))
+    assert issued.status == service.ISSUED
+    periods = Periods(date(2026, 12, 31))
+
+    def ask(**kw):
+        q = S.CarrierCheckIn.model_validate({"carrier": "KL", "document_number": "C11112222",
+                                             "issuing_country": "USA", "nationality": "USA",
+                                             "travel_date": "2027-08-01", "entry_state": "NLD", **kw})
+        return run(ees_engine, FixedClock(NOW), lambda ctx: service.carrier_check(ctx, q, periods), readonly=True)
+
+    ok = ask()
+    assert ok.answer == "OK" and ok.subject_to_etias and ok.obligation_applies and ok.period == "grace"
+    after = ask(travel_date="2028-07-01")  # the document, and with it the authorisation, has expired
+    assert after.answer == "NOT_OK" and after.obligation_applies
+    optional = ask(document_number="C99990000", travel_date="2027-02-01")
+    assert optional.answer == "NOT_OK" and not optional.obligation_applies and optional.period == "optional"
+    assert ask(nationality="DEU").answer == "OK" and not ask(nationality="DEU").subject_to_etias
+    assert ask(document_number="C99990000", airport_transit=True).answer == "OK"
+    revoked_like = submit(ees_engine, application(document={"number": "C33334444"}, background={
+        "conviction": {"answer": True, "when": "2019-05-01", "country": "USA"},
+        "conflict_zone": {"answer": False}, "removal": {"answer": False}}))
+    assert revoked_like.status == service.MANUAL
+    assert ask(document_number="C33334444").answer == "NOT_OK"  # not (yet) issued

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,6 +25,11 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Europe/Brussels", description="Default local zone of a crossing point.")
     border_threads: int = Field(default=2, ge=1, le=64,
                                 description="Threads per server process for border checks (see api/app.py).")
+    # ETIAS Art. 83: the day operations start, the optional period (6 months, extendable by up to 6
+    # months, twice) and the grace period after it (6 months).
+    etias_start: date = Field(default=date(2026, 12, 31), description="The day ETIAS starts operating.")
+    etias_optional_months: int = Field(default=6, ge=0, le=18, description="Art. 83(1): optional period.")
+    etias_grace_months: int = Field(default=6, ge=0, le=12, description="Art. 83(2): grace period.")
 
     @field_validator("log_level", mode="before")
     @classmethod

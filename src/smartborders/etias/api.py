@@ -31,3 +31,10 @@ async def get(request: Request,
               ) -> S.ApplicationOut:
     """The application's status by its number (the Art. 31 verification tool)."""
     return await run_use_case(request, lambda ctx: service.get(ctx, number), readonly=True)
+
+
+@router.post("/carrier-checks", tags=["etias", "carriers"], responses=PROBLEMS)
+async def carrier_check(body: S.CarrierCheckIn, request: Request) -> S.CarrierCheckOut:
+    """Art. 45: before boarding, does the passenger hold a valid travel authorisation? OK / NOT OK only;
+    not a decision on entry."""
+    return await run_use_case(request, lambda ctx: service.carrier_check(ctx, body), readonly=True)

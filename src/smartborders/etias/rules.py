@@ -128,3 +128,55 @@ def fee(born: date, applied_on: date, *, family_member: bool = False) -> tuple[D
 def valid_until(issued_on: date, document_expiry: date) -> date:
     """Art. 36: three years from issue, or until the travel document expires if that is sooner."""
     return min(_birthday(issued_on, VALIDITY_YEARS), document_expiry)
+
+
+def _months_later(d: date, months: int) -> date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    for day in (d.day, 30, 29, 28):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+class Period(StrEnum):
+    """Art. 83: where ETIAS stands on a given day."""
+
+    NOT_STARTED = "not_started"
+    OPTIONAL = "optional"  # Art. 83(1): holding a TA is not yet an obligation
+    GRACE = "grace"  # Art. 83(2): obligation, but a first crossing without one is let in
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class Periods:
+    start: date
+    optional_months: int = 6
+    grace_months: int = 6
+
+    @property
+    def optional_until(self) -> date:
+        return _months_later(self.start, self.optional_months)
+
+    @property
+    def grace_until(self) -> date:
+        return _months_later(self.optional_until, self.grace_months)
+
+    def on(self, day: date) -> Period:
+        if day < self.start:
+            return Period.NOT_STARTED
+        if day < self.optional_until:
+            return Period.OPTIONAL
+        if day < self.grace_until:
+            return Period.GRACE
+        return Period.FULL
+
+
+def periods() -> Periods:
+    """The configured periods (SMARTBORDERS_ETIAS_START and friends)."""
+    from smartborders.core.settings import get_settings
+
+    s = get_settings()
+    return Periods(s.etias_start, s.etias_optional_months, s.etias_grace_months)

@@ -235,3 +235,24 @@ class ApplicationOut(Out):
     valid_until: date | None = None
     decision_due: datetime | None = None
     notices: list[str]
+
+
+class CarrierCheckIn(Strict):
+    """Art. 45(2): what a carrier sends before boarding: the passenger's MRZ data and the Member State of
+    entry (the carrier itself is authenticated by the gateway: issue 7)."""
+
+    carrier: str = Field(min_length=2, max_length=16, pattern=r"^[A-Z0-9-]+$")
+    document_number: str = Field(min_length=1, max_length=24, pattern=r"^[A-Z0-9]+$")
+    issuing_country: CountryCode
+    nationality: CountryCode
+    travel_date: IsoDate
+    entry_state: EtiasCountry
+    airport_transit: bool = False
+
+
+class CarrierCheckOut(Out):
+    answer: Literal["OK", "NOT_OK"]
+    subject_to_etias: bool
+    obligation_applies: bool  # false in the optional period of Art. 83(1)
+    period: str
+    reason: str

@@ -11,6 +11,7 @@ import json
 import secrets
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -196,3 +197,34 @@ def get(ctx: Context, number: str) -> S.ApplicationOut:
     if a is None:
         raise ApplicationNotFound(f"no application {number}")
     return _out(a)
+
+
+def valid_authorisation(session: Any, document_number: str, document_country: str, on: date) -> Application | None:
+    """The issued travel authorisation for this travel document valid on that day, if any (Art. 36-38:
+    it is linked to the document)."""
+    return session.scalar(select(Application).where(
+        Application.document_number == document_number, Application.document_country == document_country,
+        Application.status == ISSUED, Application.valid_until >= on,
+    ).order_by(Application.decided_at.desc()).limit(1))
+
+
+def carrier_check(ctx: Context, q: S.CarrierCheckIn, periods: rules.Periods | None = None) -> S.CarrierCheckOut:
+    """Art. 45: OK / NOT OK for a passenger before boarding; not a decision on entry."""
+    p = periods or rules.periods()
+    period = p.on(q.travel_date)
+    obliged = period in (rules.Period.GRACE, rules.Period.FULL)
+
+    def answer(ok: bool, subject: bool, why: str) -> S.CarrierCheckOut:
+        return S.CarrierCheckOut(answer="OK" if ok else "NOT_OK", subject_to_etias=subject,
+                                 obligation_applies=obliged and subject, period=period.value, reason=why)
+
+    if q.airport_transit:
+        return answer(True, False, "airport transit: no travel authorisation is checked (Art. 45(1))")
+    need = rules.required(q.nationality)
+    if not need.required:
+        return answer(True, False, f"not subject to ETIAS: {need.explanation}")
+    found = valid_authorisation(ctx.session, q.document_number, q.issuing_country, q.travel_date)
+    if found is None:
+        return answer(False, True, "no valid travel authorisation for this travel document on the travel date"
+                      + ("" if obliged else " (the optional period of Art. 83(1): not yet required)"))
+    return answer(True, True, f"valid travel authorisation until {found.valid_until}")
