@@ -141,3 +141,43 @@ def test_carriers_get_ok_or_not_ok_by_travel_document_and_date(ees_engine):
         "conflict_zone": {"answer": False}, "removal": {"answer": False}}))
     assert revoked_like.status == service.MANUAL
     assert ask(document_number="C33334444").answer == "NOT_OK"  # not (yet) issued
+
+
+def test_the_border_check_shows_etias_and_refuses_entry_without_it_once_required(ees_engine):
+    from smartborders.ees import schemas as ES
+
+    t = Traveller("USA")
+    holder = submit(ees_engine, application(document={"number": t.document.number, "expires_on": "2029-01-31"}))
+    assert holder.status == service.ISSUED
+    stranger = Traveller("USA")
+
+    def check(tr, day):
+        c = FixedClock(datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc).replace(hour=9))
+        req = ES.BorderCheckRequest(direction="entry", bcp="NL-AMS", document=tr.document, identity=tr.identity)
+        return run(ees_engine, c, lambda ctx: ees.border_check(ctx, req), readonly=True)
+
+    before = check(stranger, date(2026, 12, 1))
+    assert before.etias is None and not [f for f in before.findings if f.code.startswith("etias")]
+    optional = check(stranger, date(2027, 2, 1))
+    assert optional.etias.period == "optional" and not optional.etias.valid
+    assert [(f.code, f.refusal_reason) for f in optional.findings if f.code.startswith("etias")] == [
+        ("etias-missing", None)]
+    grace = check(stranger, date(2027, 8, 1))
+    assert [f.code for f in grace.findings if f.code.startswith("etias")] == ["etias-missing-grace"]
+    # After a first entry in the grace period, the next one without an authorisation is refused (C).
+    c = FixedClock(datetime(2027, 8, 1, 9, tzinfo=timezone.utc))
+    run(ees_engine, c, lambda ctx: ees.record_entry(ctx, stranger.entry()))
+    c.advance(timedelta(days=3))
+    run(ees_engine, c, lambda ctx: ees.record_exit(ctx, stranger.exit()))
+    again = check(stranger, date(2027, 9, 1))
+    assert [(f.code, f.refusal_reason) for f in again.findings if f.code.startswith("etias")] == [
+        ("etias-missing", "C")]
+    full = check(stranger, date(2028, 3, 1))
+    assert ("etias-missing", "C") in [(f.code, f.refusal_reason) for f in full.findings]
+    ok = check(t, date(2028, 3, 1))
+    assert ok.etias.valid and ok.etias.application == holder.number and ok.etias.valid_until == date(2029, 1, 31)
+    assert not [f for f in ok.findings if f.code.startswith("etias")]
+    soon = check(t, date(2028, 12, 1))
+    assert soon.etias.expires_within_90_days and "etias-expiring" in [f.code for f in soon.findings]
+    visa_national = Traveller("IND")
+    assert check(visa_national, date(2028, 3, 1)).etias is None

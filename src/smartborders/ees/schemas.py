@@ -421,6 +421,18 @@ class Finding(Out):
     refusal_reason: RefusalReason | None = None
 
 
+class EtiasStatusOut(Out):
+    """ETIAS Art. 47(2): what the border authority is told of the traveller's travel authorisation."""
+
+    required: bool
+    period: str = Field(description="Art. 83: not_started, optional, grace or full")
+    valid: bool
+    application: str | None = None
+    valid_until: date | None = None
+    expires_within_90_days: bool = False
+    family_member: bool = False
+
+
 class BorderCheckResult(Out):
     direction: Literal["entry", "exit"]
     date: date
@@ -429,6 +441,7 @@ class BorderCheckResult(Out):
     stay: StayOut | None
     findings: list[Finding]
     biometrics: BiometricCheckOut | None = None
+    etias: EtiasStatusOut | None = None
 
 
 class WebServiceAnswer(Out):

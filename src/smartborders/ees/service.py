@@ -700,6 +700,7 @@ def border_check(ctx: Context, req: S.BorderCheckRequest) -> S.BorderCheckResult
         findings.append(S.Finding(code="document-expired", message=f"the travel document expired on "
                                   f"{doc.expiry_date}", refusal_reason="A"))
     stay = None
+    etias = None
     if req.direction == "entry":
         if open_rec is not None:
             findings.append(S.Finding(code="already-inside", message=f"entry on {open_rec.entry_date} at "
@@ -721,6 +722,8 @@ def border_check(ctx: Context, req: S.BorderCheckRequest) -> S.BorderCheckResult
                     ("visa-not-valid", "C") if a.limited_by in ("visa_validity", "visa_duration") else
                     ("no-authorised-stay", "F"))
                 findings.append(S.Finding(code=code, message=a.explanation().splitlines()[-1], refusal_reason=reason))
+        if not visa_required and req.visa is None and nationality is not None and _in_scope(nationality):
+            etias = _etias_status(ctx, doc, on, f, req.family_member, findings)
         if f is not None and f.fingerprint_status == "temporarily_impossible":
             findings.append(S.Finding(code="fingerprints-due", message="fingerprints were temporarily impossible at "
                                       "the last crossing: take them now (Art. 17(4))"))
@@ -741,7 +744,46 @@ def border_check(ctx: Context, req: S.BorderCheckRequest) -> S.BorderCheckResult
     check = _biometric_findings(ctx, f, live, findings)
     return S.BorderCheckResult(direction=req.direction, date=on, file=file_out(f) if f else None,
                                open_record=record_out(open_rec) if open_rec else None, stay=stay, findings=findings,
-                               biometrics=check)
+                               biometrics=check, etias=etias)
+
+
+def _etias_status(ctx: Context, doc: S.DocumentIn, on: date, f: Any, family_member: bool,
+                  findings: list[S.Finding]) -> S.EtiasStatusOut | None:
+    """ETIAS Art. 47-48 and 83 at the border: the traveller's authorisation for this document, and
+    what follows from its absence in the period ETIAS is in."""
+    from smartborders.etias import rules as etias_rules
+    from smartborders.etias.service import valid_authorisation
+
+    periods = etias_rules.periods()
+    period = periods.on(on)
+    if period is etias_rules.Period.NOT_STARTED:
+        return None
+    ta = valid_authorisation(ctx.session, doc.number, doc.issuing_state, on)
+    if ta is not None:
+        assert ta.valid_until is not None
+        soon = (ta.valid_until - on).days <= 90
+        if soon:
+            findings.append(S.Finding(code="etias-expiring", message=f"the travel authorisation expires on "
+                                      f"{ta.valid_until}: tell the traveller its remaining validity, that a new one "
+                                      "may be applied for from inside, and that one is needed for the whole stay "
+                                      "(ETIAS Art. 47(3))"))
+        return S.EtiasStatusOut(required=True, period=period.value, valid=True, application=ta.number,
+                                valid_until=ta.valid_until, expires_within_90_days=soon,
+                                family_member=ta.data.get("family_member") is not None)
+    if period is etias_rules.Period.OPTIONAL:
+        findings.append(S.Finding(code="etias-missing", message="no travel authorisation: not yet required "
+                                  "(ETIAS Art. 83(1), the optional period); inform the traveller and hand over the "
+                                  "leaflet"))
+    elif period is etias_rules.Period.GRACE and not any(
+            r.entry_date >= periods.optional_until for r in (f.records if f else [])):
+        findings.append(S.Finding(code="etias-missing-grace", message="no travel authorisation: the first "
+                                  "crossing since the optional period ended may exceptionally be allowed if every "
+                                  "other entry condition is met (ETIAS Art. 83(2)); inform the traveller and hand "
+                                  "over the leaflet"))
+    else:
+        findings.append(S.Finding(code="etias-missing", message="no valid ETIAS travel authorisation for this "
+                                  "travel document (ETIAS Art. 47; SBC Art. 6(1)(b))", refusal_reason="C"))
+    return S.EtiasStatusOut(required=True, period=period.value, valid=False, family_member=family_member)
 
 
 def _biometric_findings(ctx: Context, f: Any, live: _Live, findings: list[S.Finding]) -> S.BiometricCheckOut | None:
