@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
 
 from smartborders.core.clock import FixedClock
@@ -181,3 +182,40 @@ def test_the_border_check_shows_etias_and_refuses_entry_without_it_once_required
     assert soon.etias.expires_within_90_days and "etias-expiring" in [f.code for f in soon.findings]
     visa_national = Traveller("IND")
     assert check(visa_national, date(2028, 3, 1)).etias is None
+
+
+def test_the_central_unit_verifies_every_hit_within_twelve_hours(ees_engine):
+    add(ees_engine, "sis_refusal", "SIS-R-9", supplied_by="DE", name="Viktor Petrenko", birth_date="1981-11-11")
+    add(ees_engine, "watchlist", "WL-9", supplied_by="EUROPOL", name="Viktor Petrenko")
+    person = {"surname": "Petrenko", "given_names": "Viktor", "birth_date": "1981-11-11"}
+    false_hit = submit(ees_engine, application(person=person))
+    true_hit = submit(ees_engine, application(person=person, document={"number": "P77776666"}))
+    assert false_hit.status == true_hit.status == service.CENTRAL_UNIT
+
+    later = FixedClock(NOW + timedelta(hours=13))
+    queue = run(ees_engine, later, lambda ctx: service.central_unit_queue(ctx), readonly=True)
+    mine = [c for c in queue if c.number in (false_hit.number, true_hit.number)]
+    assert len(mine) == 2 and all(c.overdue for c in mine)
+    case = mine[0]
+    assert sorted(h.article for h in case.hits) == ["20(2)(c)", "20(4)"]
+    assert {h.supplied_by for h in case.hits} == {"DE", "EUROPOL"}
+
+    def verify(number, outcomes, clock=FixedClock(NOW + timedelta(hours=2))):
+        c = run(ees_engine, clock, lambda ctx: service.case(ctx, number), readonly=True)
+        cmd = S.VerificationIn(officer="cu.officer1", hits=[
+            S.HitDecisionIn(id=h.id, outcome=outcomes[h.article], reason="compared with the alert's photograph "
+                            "and date of birth") for h in c.hits])
+        return run(ees_engine, clock, lambda ctx: service.verify(ctx, number, cmd))
+
+    with pytest.raises(service.HitsNotCovered):
+        run(ees_engine, FixedClock(NOW), lambda ctx: service.verify(ctx, false_hit.number, S.VerificationIn(
+            officer="cu.officer1", hits=[S.HitDecisionIn(id=case.hits[0].id, outcome="discarded", reason="x")])))
+    cleared = verify(false_hit.number, {"20(2)(c)": "discarded", "20(4)": "discarded"})
+    assert cleared.status == service.ISSUED and all(h.status == "discarded" for h in cleared.hits)
+    manual = verify(true_hit.number, {"20(2)(c)": "confirmed", "20(4)": "discarded"})
+    assert manual.status == service.MANUAL and manual.responsible_state == "DEU"
+    assert manual.due_at == NOW + timedelta(hours=96)
+    with pytest.raises(service.NotAwaitingVerification):
+        verify(true_hit.number, {"20(2)(c)": "confirmed", "20(4)": "discarded"})
+    status = run(ees_engine, FixedClock(NOW), lambda ctx: service.get(ctx, cleared.number), readonly=True)
+    assert status.status == service.ISSUED and "Art. 22(4)" in status.notices[-1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from smartborders.api.app import run_use_case
 from smartborders.etias import schemas as S
@@ -38,3 +38,26 @@ async def carrier_check(body: S.CarrierCheckIn, request: Request) -> S.CarrierCh
     """Art. 45: before boarding, does the passenger hold a valid travel authorisation? OK / NOT OK only;
     not a decision on entry."""
     return await run_use_case(request, lambda ctx: service.carrier_check(ctx, body), readonly=True)
+
+
+@router.get("/central-unit/queue", tags=["etias", "central unit"], responses=PROBLEMS)
+async def central_unit_queue(request: Request, limit: int = Query(100, ge=1, le=1000)) -> list[S.CaseOut]:
+    """Files awaiting the Central Unit's verification, the most urgent first, with their hits (Art. 22)."""
+    return await run_use_case(request, lambda ctx: service.central_unit_queue(ctx, limit), readonly=True)
+
+
+@router.get("/cases/{number}", tags=["etias", "central unit", "national unit"], responses=PROBLEMS)
+async def case(request: Request,
+               number: str = Path(min_length=18, max_length=18, pattern=r"^E[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}$")
+               ) -> S.CaseOut:
+    """One file as the ETIAS units see it: identity, hits, deadline, the Member State responsible."""
+    return await run_use_case(request, lambda ctx: service.case(ctx, number), readonly=True)
+
+
+@router.post("/applications/{number}/verification", tags=["etias", "central unit"], responses=PROBLEMS)
+async def verify(body: S.VerificationIn, request: Request,
+                 number: str = Path(min_length=18, max_length=18,
+                                    pattern=r"^E[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}$")) -> S.CaseOut:
+    """Art. 22: the Central Unit's verdict on every hit: all false issues the authorisation; any
+    confirmed or doubtful sends the file to the national unit of the Member State responsible (Art. 25)."""
+    return await run_use_case(request, lambda ctx: service.verify(ctx, number, body))

@@ -20,6 +20,14 @@ ETIAS_COUNTRIES = frozenset({
     "LVA", "LIE", "LTU", "LUX", "MLT", "NLD", "NOR", "POL", "PRT", "ROU", "SVK", "SVN", "ESP", "SWE", "CHE",
 })
 
+# Member States' two-letter codes (as SIS and the units write them) to the alpha-3 codes used here.
+ALPHA2 = {
+    "AT": "AUT", "BE": "BEL", "BG": "BGR", "HR": "HRV", "CY": "CYP", "CZ": "CZE", "DK": "DNK", "EE": "EST",
+    "FI": "FIN", "FR": "FRA", "DE": "DEU", "GR": "GRC", "EL": "GRC", "HU": "HUN", "IS": "ISL", "IT": "ITA",
+    "LV": "LVA", "LI": "LIE", "LT": "LTU", "LU": "LUX", "MT": "MLT", "NL": "NLD", "NO": "NOR", "PL": "POL",
+    "PT": "PRT", "RO": "ROU", "SK": "SVK", "SI": "SVN", "ES": "ESP", "SE": "SWE", "CH": "CHE",
+}
+
 FEE = Decimal("20.00")  # EUR, Art. 18(1) as amended by Delegated Reg. (EU) 2025/1411
 VALIDITY_YEARS = 3  # Art. 36(1) [K: paragraph]
 

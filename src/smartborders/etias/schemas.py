@@ -256,3 +256,45 @@ class CarrierCheckOut(Out):
     obligation_applies: bool  # false in the optional period of Art. 83(1)
     period: str
     reason: str
+
+
+class HitOut(Out):
+    id: str
+    article: str
+    source: str
+    reference: str
+    score: float | None
+    explanation: str
+    supplied_by: str | None
+    status: str
+
+
+class CaseOut(Out):
+    """An application as the ETIAS units see it: the file's identity, the hits and the deadline."""
+
+    number: str
+    status: str
+    submitted_at: datetime
+    due_at: datetime | None
+    overdue: bool
+    responsible_state: str | None
+    surname: str
+    given_names: str
+    birth_date: date
+    nationality: str
+    document: str
+    linked_to: list[str]
+    hits: list[HitOut]
+
+
+class HitDecisionIn(Strict):
+    id: str = Field(min_length=36, max_length=36)
+    outcome: Literal["discarded", "confirmed", "doubt"]
+    reason: Text
+
+
+class VerificationIn(Strict):
+    """Art. 22: the Central Unit's verification of every hit of one file."""
+
+    officer: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    hits: list[HitDecisionIn] = Field(min_length=1, max_length=100)

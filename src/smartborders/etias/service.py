@@ -228,3 +228,97 @@ def carrier_check(ctx: Context, q: S.CarrierCheckIn, periods: rules.Periods | No
         return answer(False, True, "no valid travel authorisation for this travel document on the travel date"
                       + ("" if obliged else " (the optional period of Art. 83(1): not yet required)"))
     return answer(True, True, f"valid travel authorisation until {found.valid_until}")
+
+
+# ---- the Central Unit (Art. 22) and the Member State responsible (Art. 25) ------------------------
+
+
+class NotAwaitingVerification(Conflict):
+    slug = "etias-not-awaiting-verification"
+    title = "The application is not awaiting the Central Unit's verification"
+
+
+class HitsNotCovered(InvalidInput):
+    slug = "etias-hits-not-covered"
+    title = "Every hit of the file must be verified, and only its hits"
+
+
+def _case(ctx: Context, a: Application) -> S.CaseOut:
+    hits = ctx.session.scalars(select(Hit).where(Hit.application_id == a.id).order_by(Hit.created_at, Hit.article))
+    return S.CaseOut(
+        number=a.number, status=a.status, submitted_at=a.submitted_at, due_at=a.due_at,
+        overdue=a.due_at is not None and ctx.now() > a.due_at, responsible_state=a.responsible_state,
+        surname=a.surname, given_names=a.given_names, birth_date=a.birth_date, nationality=a.nationality,
+        document=f"{a.document_country} {a.document_number}", linked_to=list(a.linked_to or []),
+        hits=[S.HitOut(id=str(h.id), article=h.article, source=h.source, reference=h.reference, score=h.score,
+                       explanation=h.explanation, supplied_by=h.supplied_by, status=h.status) for h in hits])
+
+
+def central_unit_queue(ctx: Context, limit: int = 100) -> list[S.CaseOut]:
+    """The files awaiting verification, the most urgent first (Art. 22(6): 12 hours each)."""
+    rows = ctx.session.scalars(select(Application).where(Application.status == CENTRAL_UNIT)
+                               .order_by(Application.due_at, Application.submitted_at).limit(limit))
+    return [_case(ctx, a) for a in rows]
+
+
+def case(ctx: Context, number: str) -> S.CaseOut:
+    if not valid_number(number):
+        raise InvalidInput(f"{number!r} is not an ETIAS application number")
+    a = ctx.session.scalar(select(Application).where(Application.number == number))
+    if a is None:
+        raise ApplicationNotFound(f"no application {number}")
+    return _case(ctx, a)
+
+
+def responsible_state(ctx: Context, a: Application, kept: list[Hit]) -> str:
+    """Art. 25: the Member State that supplied the data behind the hits; of several, the one with the
+    most recent SIS arrest alert, then refusal alert, then the most recent other data [K: tie-breaks];
+    where no Member State supplied them (Europol, Interpol, ETIAS's or the EES's own data, answers),
+    the Member State of first intended stay (Art. 25(2)) [K]."""
+    from smartborders.etias.models import ListEntry
+
+    by_state = [h for h in kept if (h.supplied_by or "") in rules.ALPHA2]
+    if not by_state:
+        return str(a.data["first_member_state"])
+    if len({h.supplied_by for h in by_state}) == 1:
+        return rules.ALPHA2[str(by_state[0].supplied_by)]
+
+    def rank(h: Hit) -> tuple[int, Any]:
+        entry = ctx.session.scalar(select(ListEntry).where(ListEntry.reference == h.reference))
+        order = {"20(2)(d)": 2, "20(2)(c)": 1}.get(h.article, 0)
+        return order, entry.added_at if entry is not None else h.created_at
+
+    return rules.ALPHA2[str(max(by_state, key=rank).supplied_by)]
+
+
+def verify(ctx: Context, number: str, cmd: S.VerificationIn) -> S.CaseOut:
+    """Art. 22: the Central Unit verifies each hit. All false: they are deleted from the processing and
+    the authorisation is issued at once (22(4)). Any confirmed or doubtful: manual processing by the
+    national unit of the Member State responsible (22(5), 25, 26), within the 96 hours of Art. 32."""
+    a = ctx.session.scalar(select(Application).where(Application.number == number).with_for_update())
+    if a is None:
+        raise ApplicationNotFound(f"no application {number}")
+    if a.status != CENTRAL_UNIT:
+        raise NotAwaitingVerification(f"application {number} is {a.status}", status=a.status)
+    hits = {str(h.id): h for h in ctx.session.scalars(select(Hit).where(Hit.application_id == a.id))}
+    given = [d.id for d in cmd.hits]
+    if sorted(given) != sorted(hits) or len(set(given)) != len(given):
+        raise HitsNotCovered(f"the file has {len(hits)} hit(s): verify each exactly once",
+                             hits=sorted(hits), given=given)
+    now = ctx.now()
+    for d in cmd.hits:
+        h = hits[d.id]
+        h.status = d.outcome
+        h.explanation = (h.explanation + f" | {d.outcome} by {cmd.officer} at {now.isoformat()}: {d.reason}")[:1000]
+    kept = [h for h in hits.values() if h.status != "discarded"]
+    if not kept:
+        a.status, a.decided_at, a.due_at = ISSUED, now, None
+        a.valid_until = rules.valid_until(now.date(), a.document_expires_on)
+        a.notices = [*a.notices, f"{now.isoformat()} travel authorisation issued, valid until {a.valid_until} "
+                     "(Art. 22(4), 36, 38)"]
+    else:
+        a.status = MANUAL
+        a.responsible_state = responsible_state(ctx, a, kept)
+        a.due_at = a.submitted_at + timedelta(hours=DECISION_HOURS)
+    ctx.session.flush()
+    return _case(ctx, a)
