@@ -219,3 +219,43 @@ def test_the_central_unit_verifies_every_hit_within_twelve_hours(ees_engine):
         verify(true_hit.number, {"20(2)(c)": "confirmed", "20(4)": "discarded"})
     status = run(ees_engine, FixedClock(NOW), lambda ctx: service.get(ctx, cleared.number), readonly=True)
     assert status.status == service.ISSUED and "Art. 22(4)" in status.notices[-1]
+
+
+def test_the_national_unit_responsible_issues_or_refuses_as_the_law_allows(ees_engine):
+    from smartborders.ees import schemas as ES
+
+    add(ees_engine, "sis_refusal", "SIS-R-7", supplied_by="FR", name="Lucien Marchetti", birth_date="1969-07-07")
+    refused = submit(ees_engine, application(person={"surname": "Marchetti", "given_names": "Lucien",
+                                                     "birth_date": "1969-07-07"}))
+    yes = submit(ees_engine, application(document={"number": "Y12121212"}, background={
+        "conviction": {"answer": True, "when": "2018-02-01", "country": "USA"},
+        "conflict_zone": {"answer": False}, "removal": {"answer": False}}))
+    at = FixedClock(NOW + timedelta(hours=3))
+    c = run(ees_engine, at, lambda ctx: service.case(ctx, refused.number), readonly=True)
+    run(ees_engine, at, lambda ctx: service.verify(ctx, refused.number, S.VerificationIn(
+        officer="cu1", hits=[S.HitDecisionIn(id=c.hits[0].id, outcome="confirmed", reason="same person")])))
+
+    def decide(number, **kw):
+        cmd = S.DecisionIn.model_validate({"officer": "enu.7", "reason": "assessed", **kw})
+        return run(ees_engine, FixedClock(NOW + timedelta(hours=20)), lambda ctx: service.decide(ctx, number, cmd))
+
+    with pytest.raises(service.NotResponsible):
+        decide(refused.number, state="NLD", decision="refuse", grounds=["37(1)(b)"])
+    with pytest.raises(service.DecisionNotAllowed, match="37\\(1\\)\\(e\\)"):  # Art. 26(3)
+        decide(refused.number, state="FRA", decision="issue")
+    out = decide(refused.number, state="FRA", decision="refuse", grounds=["37(1)(e)"])
+    assert out.status == "refused" and out.decision_grounds == ["37(1)(e)"]
+    told = run(ees_engine, FixedClock(NOW), lambda ctx: service.get(ctx, refused.number), readonly=True)
+    assert "appeal in FRA" in told.notices[-1] and "refusing entry" in told.notices[-1]
+    with pytest.raises(service.NotAwaitingDecision):
+        decide(refused.number, state="FRA", decision="refuse", grounds=["37(1)(e)"])
+
+    flagged = decide(yes.number, state="NLD", decision="issue", second_line_check=True)
+    assert flagged.status == service.ISSUED and flagged.flags == ["second_line_check"]
+    t = Traveller("USA")
+    t.document = t.document.model_copy(update={"number": "Y12121212"})
+    req = ES.BorderCheckRequest(direction="entry", bcp="NL-AMS", document=t.document, identity=t.identity)
+    res = run(ees_engine, FixedClock(datetime(2028, 2, 1, 9, tzinfo=timezone.utc)),
+              lambda ctx: ees.border_check(ctx, req), readonly=True)
+    assert res.etias.valid and res.etias.flags == ["second_line_check"]
+    assert "etias-second-line-check" in [f.code for f in res.findings]

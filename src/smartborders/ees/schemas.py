@@ -431,6 +431,7 @@ class EtiasStatusOut(Out):
     valid_until: date | None = None
     expires_within_90_days: bool = False
     family_member: bool = False
+    flags: list[str] = Field(default_factory=list, description="Art. 36(2)-(3): second_line_check, hit_assessed")
 
 
 class BorderCheckResult(Out):

@@ -767,9 +767,12 @@ def _etias_status(ctx: Context, doc: S.DocumentIn, on: date, f: Any, family_memb
                                       f"{ta.valid_until}: tell the traveller its remaining validity, that a new one "
                                       "may be applied for from inside, and that one is needed for the whole stay "
                                       "(ETIAS Art. 47(3))"))
+        if "second_line_check" in (ta.flags or []):
+            findings.append(S.Finding(code="etias-second-line-check", message="the travel authorisation is "
+                                      "flagged for a second-line check (ETIAS Art. 36(2), 47(4))"))
         return S.EtiasStatusOut(required=True, period=period.value, valid=True, application=ta.number,
                                 valid_until=ta.valid_until, expires_within_90_days=soon,
-                                family_member=ta.data.get("family_member") is not None)
+                                family_member=ta.data.get("family_member") is not None, flags=list(ta.flags or []))
     if period is etias_rules.Period.OPTIONAL:
         findings.append(S.Finding(code="etias-missing", message="no travel authorisation: not yet required "
                                   "(ETIAS Art. 83(1), the optional period); inform the traveller and hand over the "

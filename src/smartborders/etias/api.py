@@ -61,3 +61,12 @@ async def verify(body: S.VerificationIn, request: Request,
     """Art. 22: the Central Unit's verdict on every hit: all false issues the authorisation; any
     confirmed or doubtful sends the file to the national unit of the Member State responsible (Art. 25)."""
     return await run_use_case(request, lambda ctx: service.verify(ctx, number, body))
+
+
+@router.post("/applications/{number}/decision", tags=["etias", "national unit"], responses=PROBLEMS)
+async def decide(body: S.DecisionIn, request: Request,
+                 number: str = Path(min_length=18, max_length=18,
+                                    pattern=r"^E[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}$")) -> S.CaseOut:
+    """Art. 26: the national unit of the Member State responsible issues (possibly flagged for a
+    second-line check) or refuses on the grounds of Art. 37."""
+    return await run_use_case(request, lambda ctx: service.decide(ctx, number, body))

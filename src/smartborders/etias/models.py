@@ -40,6 +40,11 @@ class Application(Base):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     valid_until: Mapped[date | None] = mapped_column(Date)
+    # Art. 39: the decision: who, why (Art. 37 grounds), flags for the border (Art. 36(2)-(3)).
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decision_grounds: Mapped[list] = mapped_column(JSON, default=list)
+    decision_reason: Mapped[str | None] = mapped_column(String(1000))
+    flags: Mapped[list] = mapped_column(JSON, default=list)
     # The step the file waits on, who acts, and by when (Art. 22(6): 12 h; Art. 32: 96 h).
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     responsible_state: Mapped[str | None] = mapped_column(String(3))  # Art. 25, once manual

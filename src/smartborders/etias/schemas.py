@@ -284,6 +284,8 @@ class CaseOut(Out):
     nationality: str
     document: str
     linked_to: list[str]
+    flags: list[str] = []
+    decision_grounds: list[str] = []
     hits: list[HitOut]
 
 
@@ -298,3 +300,38 @@ class VerificationIn(Strict):
 
     officer: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     hits: list[HitDecisionIn] = Field(min_length=1, max_length=100)
+
+
+Ground = Literal["37(1)(a)", "37(1)(b)", "37(1)(c)", "37(1)(d)", "37(1)(e)", "37(1)(f)", "37(1)(g)", "37(2)"]
+GROUNDS = {
+    "37(1)(a)": "used a travel document reported in SIS as lost, stolen, misappropriated or invalidated",
+    "37(1)(b)": "poses a security risk",
+    "37(1)(c)": "poses an illegal immigration risk",
+    "37(1)(d)": "poses a high epidemic risk",
+    "37(1)(e)": "is the subject of an alert in SIS for the purpose of refusing entry and stay",
+    "37(1)(f)": "did not reply to a request for additional information or documentation within the deadline",
+    "37(1)(g)": "did not attend an interview",
+    "37(2)": "reasonable and serious doubts about the authenticity of the data, the reliability of the statements, "
+             "the supporting documents or the veracity of their content",
+}
+
+
+class DecisionIn(Strict):
+    """Art. 26(2): the national unit of the Member State responsible issues or refuses."""
+
+    officer: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    state: EtiasCountry
+    decision: Literal["issue", "refuse"]
+    grounds: list[Ground] = Field(default_factory=list, max_length=8)
+    reason: Text
+    second_line_check: bool = Field(False, description="Art. 36(2): flag for the border (doubt, not a refusal)")
+
+    @model_validator(mode="after")
+    def _grounds(self) -> DecisionIn:
+        if self.decision == "refuse" and not self.grounds:
+            raise ValueError("a refusal states its grounds (Art. 37)")
+        if self.decision == "issue" and self.grounds:
+            raise ValueError("grounds are for a refusal")
+        if self.decision == "refuse" and self.second_line_check:
+            raise ValueError("a second-line check flag goes with an issued authorisation")
+        return self

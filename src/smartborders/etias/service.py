@@ -250,6 +250,7 @@ def _case(ctx: Context, a: Application) -> S.CaseOut:
         overdue=a.due_at is not None and ctx.now() > a.due_at, responsible_state=a.responsible_state,
         surname=a.surname, given_names=a.given_names, birth_date=a.birth_date, nationality=a.nationality,
         document=f"{a.document_country} {a.document_number}", linked_to=list(a.linked_to or []),
+        flags=list(a.flags or []), decision_grounds=list(a.decision_grounds or []),
         hits=[S.HitOut(id=str(h.id), article=h.article, source=h.source, reference=h.reference, score=h.score,
                        explanation=h.explanation, supplied_by=h.supplied_by, status=h.status) for h in hits])
 
@@ -320,5 +321,69 @@ def verify(ctx: Context, number: str, cmd: S.VerificationIn) -> S.CaseOut:
         a.status = MANUAL
         a.responsible_state = responsible_state(ctx, a, kept)
         a.due_at = a.submitted_at + timedelta(hours=DECISION_HOURS)
+    ctx.session.flush()
+    return _case(ctx, a)
+
+
+# ---- the national unit's decision (Art. 26, 36-39) --------------------------------------------------
+
+
+class NotResponsible(Conflict):
+    slug = "etias-not-responsible"
+    title = "Another Member State is responsible for this application"
+
+
+class NotAwaitingDecision(Conflict):
+    slug = "etias-not-awaiting-decision"
+    title = "The application is not in manual processing"
+
+
+class DecisionNotAllowed(InvalidInput):
+    slug = "etias-decision-not-allowed"
+    title = "The law does not allow this decision here"
+
+
+# Art. 26(3): a confirmed hit under these requires refusal, on this ground.
+_MUST_REFUSE = {"20(2)(a)": "37(1)(a)", "20(2)(c)": "37(1)(e)"}
+
+
+def decide(ctx: Context, number: str, cmd: S.DecisionIn) -> S.CaseOut:
+    """Art. 26(2): issue or refuse, by the national unit of the Member State responsible, with the
+    grounds of Art. 37 and the notification of Art. 38 (the appeal lies in the deciding state)."""
+    a = ctx.session.scalar(select(Application).where(Application.number == number).with_for_update())
+    if a is None:
+        raise ApplicationNotFound(f"no application {number}")
+    if a.status != MANUAL:
+        raise NotAwaitingDecision(f"application {number} is {a.status}", status=a.status)
+    if cmd.state != a.responsible_state:
+        raise NotResponsible(f"{a.responsible_state} is responsible for application {number} (Art. 25)",
+                             responsible_state=a.responsible_state)
+    confirmed = [h for h in ctx.session.scalars(select(Hit).where(Hit.application_id == a.id))
+                 if h.status in ("confirmed", "doubt")]
+    required = sorted({_MUST_REFUSE[h.article] for h in confirmed if h.article in _MUST_REFUSE and h.status == "confirmed"})
+    if required and (cmd.decision != "refuse" or not set(required) <= set(cmd.grounds)):
+        raise DecisionNotAllowed(f"a confirmed hit requires refusal on ground(s) {', '.join(required)} (Art. 26(3))",
+                                 required_grounds=required)
+    family = a.data.get("family_member") is not None
+    if family and "37(1)(c)" in cmd.grounds:
+        raise DecisionNotAllowed("a family member of a Union citizen is not refused for illegal immigration risk "
+                                 "(Art. 24(4))")
+    now = ctx.now()
+    a.decided_at, a.decided_by, a.due_at, a.decision_reason = now, f"{cmd.state}:{cmd.officer}", None, cmd.reason
+    if cmd.decision == "issue":
+        a.status = ISSUED
+        a.valid_until = rules.valid_until(now.date(), a.document_expires_on)
+        a.flags = ["second_line_check"] if cmd.second_line_check else ["hit_assessed"] if confirmed else []
+        a.notices = [*a.notices, f"{now.isoformat()} travel authorisation issued by the national unit of "
+                     f"{cmd.state}, valid until {a.valid_until}; present the same travel document; it does not confer "
+                     "an automatic right of entry (Art. 36, 38)"]
+    else:
+        a.status = "refused"
+        a.decision_grounds = list(cmd.grounds)
+        why = "; ".join(f"{g}: {S.GROUNDS[g]}" for g in cmd.grounds)
+        a.notices = [*a.notices, f"{now.isoformat()} travel authorisation refused by the national unit of "
+                     f"{cmd.state} on the grounds of Art. {why}. You may appeal in {cmd.state} under its national "
+                     "law (Art. 37(3)); you may ask for access to, rectification or erasure of your data "
+                     "(Art. 64)"]
     ctx.session.flush()
     return _case(ctx, a)
