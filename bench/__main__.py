@@ -176,6 +176,8 @@ def main() -> None:
                         help="also 1:N face search in the sBMS over galleries of these sizes (e.g. 1000000,10000000)")
     parser.add_argument("--sbms-fingers", type=int, default=None, metavar="PEOPLE",
                         help="also 1:N fingerprint search over this many people x 4 fingers (e.g. 100000)")
+    parser.add_argument("--etias", type=int, default=None, metavar="ENTRIES",
+                        help="also ETIAS automated processing with a watchlist of this many entries (e.g. 100000)")
     args = parser.parse_args()
     if args.quick:
         args.travellers, args.histories, args.naive_sample = 100_000, 100, 2_000
@@ -203,6 +205,10 @@ def main() -> None:
         from bench import sbms_fingers
 
         rows += sbms_fingers.rows(args.sbms_fingers)
+    if args.etias:
+        from bench import etias
+
+        rows += etias.run(None, args.etias, 2_000, 100)
 
     print_table("smartborders bench", ("what", "measured", "goal", "against the naive model"), rows)
 
