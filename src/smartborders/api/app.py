@@ -87,42 +87,32 @@ class _Metrics:
             self.latency.labels(scope["method"], path).observe(time.perf_counter() - start)
 
 
-def _warm_biometric_index(app: FastAPI, engine: Engine) -> None:
-    """The sBMS face index is built on a thread as the server starts (interop/sbms.py), so that no
-    border check waits for millions of faces to load; /health shows its state."""
+def _warm_on_thread(app: FastAPI, key: str, busy: str, warm: Callable[[], str], failed: str) -> None:
+    """Load something slow on a thread as the server starts, so that no request waits for it; /health
+    shows its state under `key`. On failure it is loaded by the first request that needs it."""
     import threading
 
+    state: AppState = app.state.sb
+
+    def run() -> None:
+        try:
+            state.status[key] = f"ready: {warm()}"
+        except Exception as exc:  # noqa: BLE001 - loaded on first use instead
+            state.status[key] = f"{failed}: {type(exc).__name__}"
+
+    state.status[key] = busy
+    threading.Thread(target=run, name=f"warm-{key}", daemon=True).start()
+
+
+def _warm(app: FastAPI, engine: Engine) -> None:
+    """The sBMS face index (millions of faces, interop/sbms.py) and the ETIAS name lists with the
+    matcher's name data (about 10 s, etias/screening.py)."""
+    from smartborders.etias.screening import warm as warm_screening
     from smartborders.interop.sbms import service_for
 
-    state: AppState = app.state.sb
-
-    def warm() -> None:
-        try:
-            state.status["face_index"] = f"ready: {service_for(engine).warm()} faces"
-        except Exception as exc:  # noqa: BLE001 - built on the first search instead
-            state.status["face_index"] = f"not built: {type(exc).__name__}"
-
-    state.status["face_index"] = "building"
-    threading.Thread(target=warm, name="sbms-warm", daemon=True).start()
-
-
-def _warm_etias_screening(app: FastAPI, engine: Engine) -> None:
-    """The ETIAS name lists and the matcher's name data (about 10 s) load on a thread as the server
-    starts, so that the first application does not wait for them; /health shows their state."""
-    import threading
-
-    from smartborders.etias.screening import warm as warm_screening
-
-    state: AppState = app.state.sb
-
-    def warm() -> None:
-        try:
-            state.status["etias_screening"] = f"ready: {warm_screening(engine)} list entries"
-        except Exception as exc:  # noqa: BLE001 - loaded on the first application instead
-            state.status["etias_screening"] = f"not loaded: {type(exc).__name__}"
-
-    state.status["etias_screening"] = "loading"
-    threading.Thread(target=warm, name="etias-warm", daemon=True).start()
+    _warm_on_thread(app, "face_index", "building", lambda: f"{service_for(engine).warm()} faces", "not built")
+    _warm_on_thread(app, "etias_screening", "loading", lambda: f"{warm_screening(engine)} list entries",
+                    "not loaded")
 
 
 def problem_response(status: int, slug: str, title: str, detail: str, instance: str, **ext: Any) -> JSONResponse:
@@ -136,8 +126,7 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _warm_biometric_index(app, engine)
-        _warm_etias_screening(app, engine)
+        _warm(app, engine)
         yield
 
     app = FastAPI(

@@ -148,7 +148,8 @@ def run(engine: Engine, clock: Clock, use_case: Callable[[Context], T], *, reado
     raise AssertionError("unreachable")
 
 
-def _fingerprint(operation: str, command: BaseModel) -> str:
+def request_fingerprint(operation: str, command: BaseModel) -> str:
+    """The canonical hash of a write request: a replayed client id must carry the same request."""
     body = json.dumps([operation, command.model_dump(mode="json")], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -164,7 +165,7 @@ def _idempotent(ctx: Context, operation: str, command: Any, result_type: type[T]
     seen before returns the answer it got then. Crossings look the id up in the query that finds
     and locks the file (`in_first_query`: one round trip less); if they fail before that, the id is
     looked up on its own, so a replay still gets its first answer."""
-    fp = _fingerprint(operation, command)
+    fp = request_fingerprint(operation, command)
     seen = None
     if in_first_query:
         ctx.replay_key = command.client_id

@@ -6,8 +6,6 @@ fee, the application file and its number, and the link to the applicant's earlie
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from smartborders.core.errors import Conflict, InvalidInput, NotFound
-from smartborders.ees.service import ClientIdReused, Context
+from smartborders.ees.service import ClientIdReused, Context, request_fingerprint
 from smartborders.etias import rules
 from smartborders.etias import schemas as S
 from smartborders.etias.models import Application, Hit
@@ -77,11 +75,6 @@ def _age(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _fingerprint(cmd: S.ApplicationIn) -> str:
-    body = json.dumps(cmd.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
 def _out(a: Application) -> S.ApplicationOut:
     return S.ApplicationOut(number=a.number, status=a.status, submitted_at=a.submitted_at, fee_eur=a.fee_eur,
                             fee_reason=a.fee_reason, linked_to=list(a.linked_to or []), valid_until=a.valid_until,
@@ -92,7 +85,7 @@ def submit(ctx: Context, cmd: S.ApplicationIn, *, ip_address: str | None = None)
     """Art. 15-19: check who applies and admissibility, create the application file with its number and
     status "travel authorisation requested", link the applicant's earlier files, tell the applicant.
     Idempotent by `client_id`: a replay answers the file created first."""
-    fp = _fingerprint(cmd)
+    fp = request_fingerprint("etias-application", cmd)
     seen = ctx.session.scalar(select(Application).where(Application.client_id == cmd.client_id))
     if seen is not None:
         if seen.fingerprint != fp:
