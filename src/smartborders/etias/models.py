@@ -5,7 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smartborders.core.db import Base, UTCDateTime
@@ -49,6 +61,16 @@ class Application(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     responsible_state: Mapped[str | None] = mapped_column(String(3))  # Art. 25, once manual
     notices: Mapped[list] = mapped_column(JSON, default=list)  # what the applicant was told, in order
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the Central Unit's verification (Art. 22)
+    # Art. 40-43: annulled or revoked later, by whom, on which grounds (the issue data stay as they were).
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(64))
+    end_grounds: Mapped[list] = mapped_column(JSON, default=list)
+    end_reason: Mapped[str | None] = mapped_column(String(1000))
+    # Art. 41(3)-(5): a valid authorisation that a new alert or watchlist entry hit waits on this state's unit.
+    review_state: Mapped[str | None] = mapped_column(String(3))
+    # Art. 54(2): the applicant's signed consent to keep the file up to 3 more years, until this day.
+    consent_until: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (
         Index("ix_etias_application_identity", "surname", "birth_date", "nationality"),
@@ -74,6 +96,8 @@ class ListEntry(Base):
     supplied_by: Mapped[str] = mapped_column(String(8))  # the Member State or EUROPOL (Art. 20(7)-(8))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # Art. 35(5): reviewed at least yearly [K]
+    reason: Mapped[str | None] = mapped_column(String(500))  # why entered (Art. 34(1)-(2)), for the review
 
     __table_args__ = (
         Index("ix_etias_list_entry_document", "document_number", "document_country"),
@@ -96,3 +120,112 @@ class Hit(Base):
     supplied_by: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, confirmed, discarded
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # "application": found by the automated processing; "monitoring": a new alert or watchlist entry
+    # against a valid authorisation (Art. 41(3)-(5)).
+    phase: Mapped[str] = mapped_column(String(12), default="application", server_default="application")
+
+
+class InfoRequest(Base):
+    """Art. 27: a request for additional information or documents (the applicant replies within 10 days)
+    or an invitation to an interview (exceptional, last resort), and its answer."""
+
+    __tablename__ = "etias_request"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("etias_application.id", ondelete="CASCADE"),
+                                                      index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # information, interview
+    asked_by: Mapped[str] = mapped_column(String(72))  # state:officer
+    on_behalf_of: Mapped[str | None] = mapped_column(String(8))  # a consulted Member State (Art. 27(1))
+    text: Mapped[str] = mapped_column(String(2000))
+    languages: Mapped[list] = mapped_column(JSON, default=list)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the reply deadline, or the interview's time
+    place: Mapped[str | None] = mapped_column(String(200))  # interview: consulate or remote
+    status: Mapped[str] = mapped_column(String(12))  # open, answered, lapsed, attended, missed
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer: Mapped[str | None] = mapped_column(String(4000))
+
+
+class Document(Base):
+    """An electronic copy the applicant sent with an answer (Art. 27(2)): kept with the file."""
+
+    __tablename__ = "etias_document"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("etias_request.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Consultation(Base):
+    """Art. 28-29: another Member State's national unit, or Europol, asked for a reasoned opinion within
+    60 hours; no reply in time counts as a positive opinion."""
+
+    __tablename__ = "etias_consultation"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("etias_application.id", ondelete="CASCADE"),
+                                                      index=True)
+    consulted: Mapped[str] = mapped_column(String(8))  # alpha-3 Member State or EUROPOL
+    why: Mapped[str] = mapped_column(String(500))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    opinion: Mapped[str | None] = mapped_column(String(12))  # positive, negative
+    deemed: Mapped[bool] = mapped_column(Boolean, default=False)  # positive by silence
+    opinion_reason: Mapped[str | None] = mapped_column(String(1000))
+    answered_by: Mapped[str | None] = mapped_column(String(72))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    second_line_check: Mapped[bool] = mapped_column(Boolean, default=False)  # asked for (Art. 36(2))
+
+
+class Ltv(Base):
+    """Art. 44: a travel authorisation with limited territorial validity, issued exceptionally by a Member
+    State on humanitarian grounds, for national interest or international obligations."""
+
+    __tablename__ = "etias_ltv"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("etias_application.id", ondelete="CASCADE"),
+                                                      index=True)
+    issued_by: Mapped[str] = mapped_column(String(72))  # state:officer
+    ground: Mapped[str] = mapped_column(String(32))
+    states: Mapped[list] = mapped_column(JSON)  # where it is valid, the issuing state first
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(1000))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Appeal(Base):
+    """Art. 37(3), 40(3), 41(7): an appeal lodged in the deciding Member State under its law, as recorded
+    by its national unit, and its outcome."""
+
+    __tablename__ = "etias_appeal"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("etias_application.id", ondelete="CASCADE"),
+                                                      index=True)
+    against: Mapped[str] = mapped_column(String(12))  # refused, annulled, revoked
+    state: Mapped[str] = mapped_column(String(3))
+    reference: Mapped[str] = mapped_column(String(64))  # the court's or authority's case number
+    lodged_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(72))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(12), default="pending")  # pending, dismissed, upheld
+    outcome_on: Mapped[date | None] = mapped_column(Date)
+    outcome_note: Mapped[str | None] = mapped_column(String(1000))
+
+
+class Log(Base):
+    """Art. 69: every processing operation, with its purpose: who (authority and staff member), what
+    (operation, file, data categories, hits) and why. No data of the applicant beyond the file number."""
+
+    __tablename__ = "etias_log"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    authority: Mapped[str] = mapped_column(String(32))  # central_unit, national_unit:DEU, carrier:XX, system
+    actor: Mapped[str] = mapped_column(String(72))
+    purpose: Mapped[str] = mapped_column(String(64))  # the article the operation serves
+    operation: Mapped[str] = mapped_column(String(32))
+    application: Mapped[str | None] = mapped_column(String(24), index=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -235,6 +235,8 @@ class ApplicationOut(Out):
     valid_until: date | None = None
     decision_due: datetime | None = None
     notices: list[str]
+    open_requests: list[RequestOut] = []  # what the applicant is asked for, to answer by due_at (Art. 27)
+    ltvs: list[LtvOut] = []
 
 
 class CarrierCheckIn(Strict):
@@ -256,6 +258,7 @@ class CarrierCheckOut(Out):
     obligation_applies: bool  # false in the optional period of Art. 83(1)
     period: str
     reason: str
+    ltv_states: list[str] | None = None  # Art. 45(2): where a limited-territorial-validity authorisation is valid
 
 
 class HitOut(Out):
@@ -267,6 +270,7 @@ class HitOut(Out):
     explanation: str
     supplied_by: str | None
     status: str
+    phase: str = "application"
 
 
 class CaseOut(Out):
@@ -287,6 +291,13 @@ class CaseOut(Out):
     flags: list[str] = []
     decision_grounds: list[str] = []
     hits: list[HitOut]
+    waiting_on: str | None = None  # applicant, consultation, central_unit, national_unit
+    review_state: str | None = None  # a valid authorisation hit by a new alert waits on this state (Art. 41)
+    ended_grounds: list[str] = []
+    requests: list[RequestOut] = []
+    consultations: list[ConsultationOut] = []
+    ltvs: list[LtvOut] = []
+    appeals: list[AppealOut] = []
 
 
 class HitDecisionIn(Strict):
@@ -335,3 +346,238 @@ class DecisionIn(Strict):
         if self.decision == "refuse" and self.second_line_check:
             raise ValueError("a second-line check flag goes with an issued authorisation")
         return self
+
+
+# ---- manual processing (Art. 27-29), LTV (Art. 44), annulment and revocation (Art. 40-43), appeals --
+
+Officer = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
+LongText = Annotated[str, Field(min_length=1, max_length=2000)]
+Consulted = Annotated[str, Field(pattern=r"^([A-Z]{3}|EUROPOL)$")]
+
+
+class InfoRequestIn(Strict):
+    """Art. 27: the national unit of the Member State responsible asks for more information or
+    documents (reply within 10 days), or, exceptionally and as a last resort, invites to an interview."""
+
+    officer: Officer
+    state: EtiasCountry
+    kind: Literal["information", "interview"]
+    text: LongText = Field(description="what is needed, clearly (Art. 27(2))")
+    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]] = Field(
+        default_factory=lambda: ["en", "fr", "de"], min_length=1, max_length=24,
+        description="languages the answer may be given in: at least English, French or German [K]")
+    interview_at: datetime | None = None
+    place: Annotated[str, Field(min_length=2, max_length=200)] | None = Field(
+        None, description="the consulate in the country of residence, or 'remote' (audio/video)")
+
+    @model_validator(mode="after")
+    def _interview(self) -> InfoRequestIn:
+        if self.kind == "interview" and (self.interview_at is None or self.place is None):
+            raise ValueError("an interview needs interview_at and place")
+        if self.kind == "information" and (self.interview_at is not None or self.place is not None):
+            raise ValueError("interview_at and place are for an interview")
+        if self.interview_at is not None and self.interview_at.tzinfo is None:
+            raise ValueError("interview_at: give the UTC offset")
+        return self
+
+
+class DocumentIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f]+$")]
+    media_type: Literal["application/pdf", "image/jpeg", "image/png"]
+    content_base64: Annotated[str, Field(min_length=4, max_length=2_800_000)]
+
+
+class AnswerIn(Strict):
+    """The applicant's answer, through the secure account (Art. 27(2)); the travel document number of
+    the application proves it is theirs."""
+
+    request_id: Annotated[str, Field(min_length=36, max_length=36)]
+    document_number: str = Field(min_length=1, max_length=24, pattern=r"^[A-Z0-9]+$")
+    answer: Annotated[str, Field(min_length=1, max_length=4000)]
+    documents: list[DocumentIn] = Field(default_factory=list, max_length=5)
+
+
+class InterviewOutcomeIn(Strict):
+    officer: Officer
+    state: EtiasCountry
+    attended: bool
+    note: LongText
+
+
+class RequestOut(Out):
+    id: str
+    kind: str
+    asked_by: str
+    on_behalf_of: str | None
+    text: str
+    languages: list[str]
+    asked_at: datetime
+    due_at: datetime
+    place: str | None
+    status: str  # open, answered, lapsed, attended, missed
+    answered_at: datetime | None
+    answer: str | None
+    documents: list[str] = []
+
+
+class ConsultIn(Strict):
+    """Art. 28(5)-29(5): the unit responsible consults other Member States or Europol itself."""
+
+    officer: Officer
+    state: EtiasCountry
+    consulted: list[Consulted] = Field(min_length=1, max_length=30)
+    why: Text
+
+
+class OpinionIn(Strict):
+    """A consulted Member State's national unit, or Europol, gives a reasoned opinion (Art. 28(3), 29(4))."""
+
+    officer: Officer
+    consulted: Consulted
+    opinion: Literal["positive", "negative"]
+    reason: LongText
+    second_line_check: bool = Field(False, description="ask for the Art. 36(2) flag if issued")
+    request_information: LongText | None = Field(
+        None, description="information the unit responsible must ask the applicant for (Art. 27(1))")
+
+
+class ConsultationOut(Out):
+    id: str
+    consulted: str
+    why: str
+    requested_at: datetime
+    due_at: datetime
+    status: str  # pending, answered, deemed_positive
+    opinion: str | None
+    reason: str | None
+    answered_by: str | None
+    second_line_check: bool
+
+
+class LtvConsent(Strict):
+    state: EtiasCountry
+    officer: Officer
+
+
+class LtvIn(Strict):
+    """Art. 44: an authorisation with limited territorial validity, exceptionally."""
+
+    officer: Officer
+    state: EtiasCountry
+    ground: Literal["humanitarian", "national_interest", "international_obligations"]
+    states: list[EtiasCountry] = Field(min_length=1, max_length=30,
+                                       description="where it is valid: the issuing state, and others that consent")
+    consents: list[LtvConsent] = Field(default_factory=list, max_length=29)
+    valid_from: IsoDate
+    valid_until: IsoDate
+    reason: LongText
+
+
+class LtvOut(Out):
+    id: str
+    issued_by: str
+    ground: str
+    states: list[str]
+    valid_from: date
+    valid_until: date
+    issued_at: datetime
+
+
+class WithdrawalIn(Strict):
+    """Art. 40 (annulment: the conditions were not met when it was issued) or Art. 41 (revocation: they
+    are no longer met), by the Member State holding the evidence."""
+
+    officer: Officer
+    state: EtiasCountry
+    grounds: list[Ground] = Field(min_length=1, max_length=8)
+    reason: LongText
+
+
+class OwnRevocationIn(Strict):
+    """Art. 41(8): the holder asks for the authorisation to be revoked."""
+
+    document_number: str = Field(min_length=1, max_length=24, pattern=r"^[A-Z0-9]+$")
+
+
+class ReviewIn(Strict):
+    """The unit of the Member State that entered a new alert or watchlist entry keeps a valid
+    authorisation after assessing the monitoring hits (Art. 41(3)-(5)); to end it, it revokes."""
+
+    officer: Officer
+    state: EtiasCountry
+    reason: LongText
+
+
+class AppealIn(Strict):
+    officer: Officer
+    state: EtiasCountry
+    reference: Annotated[str, Field(min_length=1, max_length=64)]
+    lodged_on: IsoDate
+
+
+class AppealOutcomeIn(Strict):
+    officer: Officer
+    state: EtiasCountry
+    outcome: Literal["dismissed", "upheld"]
+    decided_on: IsoDate
+    note: LongText
+
+
+class AppealOut(Out):
+    id: str
+    against: str
+    state: str
+    reference: str
+    lodged_on: date
+    outcome: str
+    outcome_on: date | None
+    outcome_note: str | None
+
+
+class ListEntryIn(Strict):
+    """An entry of a list the automated processing compares against: a SIS or SLTD feed, or the ETIAS
+    watchlist (Art. 34(4): identity and/or travel document; entered by a Member State or Europol)."""
+
+    reference: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/-]+$")]
+    supplied_by: Annotated[str, Field(pattern=r"^([A-Z]{2}|EUROPOL|INTERPOL)$")]
+    name: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    birth_date: Annotated[str, Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")] | None = None
+    nationality: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    document_number: str | None = Field(None, min_length=1, max_length=24, pattern=r"^[A-Z0-9]+$")
+    document_country: CountryCode | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+
+
+class ListEntryOut(Out):
+    list: str
+    reference: str
+    supplied_by: str
+    added_at: datetime
+    removed_at: datetime | None = None
+    reviewed_at: datetime | None = None
+    impact: dict[str, float | int] | None = None  # Art. 35(1)(b): the share of applications it would send to manual processing
+    monitoring_hits: list[str] = []  # valid authorisations the new entry hit (Art. 41(3)-(5))
+
+
+class StatisticsOut(Out):
+    """Art. 84: figures only, no data that identify anyone; cells under the threshold are suppressed."""
+
+    period_from: date
+    period_to: date
+    suppressed_below: int
+    figures: dict[str, dict[str, int | float | None]]
+
+
+class ConsentIn(Strict):
+    """Art. 54(2): the applicant's explicit consent, by an electronically signed statement."""
+
+    document_number: str = Field(min_length=1, max_length=24, pattern=r"^[A-Z0-9]+$")
+    statement: Literal["I consent to my application file being kept for up to three years after my travel "
+                       "authorisation ends, to make a new application easier."]
+    signature: Annotated[str, Field(min_length=16, max_length=4000,
+                                    description="the electronic signature over the statement (verified by the "
+                                                "secure account service)")]
+
+
+CaseOut.model_rebuild()
+ApplicationOut.model_rebuild()

@@ -17,6 +17,7 @@ from smartborders.core.errors import Conflict, InvalidInput, NotFound
 from smartborders.ees.service import ClientIdReused, Context, request_fingerprint
 from smartborders.etias import rules
 from smartborders.etias import schemas as S
+from smartborders.etias.manual import decision_constraints, log, start_consultations, valid_ltv
 from smartborders.etias.models import Application, Hit
 
 REQUESTED = "travel_authorisation_requested"  # Art. 19(3)(b)
@@ -75,10 +76,14 @@ def _age(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _out(a: Application) -> S.ApplicationOut:
+def _out(ctx: Context, a: Application) -> S.ApplicationOut:
+    from smartborders.etias import manual
+
     return S.ApplicationOut(number=a.number, status=a.status, submitted_at=a.submitted_at, fee_eur=a.fee_eur,
                             fee_reason=a.fee_reason, linked_to=list(a.linked_to or []), valid_until=a.valid_until,
-                            notices=list(a.notices or []), decision_due=a.due_at)
+                            notices=list(a.notices or []), decision_due=a.due_at,
+                            open_requests=[r for r in manual.requests_of(ctx, a) if r.status == "open"],
+                            ltvs=manual.ltvs_of(ctx, a))
 
 
 def submit(ctx: Context, cmd: S.ApplicationIn, *, ip_address: str | None = None) -> S.ApplicationOut:
@@ -91,7 +96,7 @@ def submit(ctx: Context, cmd: S.ApplicationIn, *, ip_address: str | None = None)
         if seen.fingerprint != fp:
             raise ClientIdReused(f"client id {cmd.client_id} was first used for another application",
                                  client_id=cmd.client_id)
-        return _out(seen)
+        return _out(ctx, seen)
     now = ctx.now()
     today = now.date()
     p, doc = cmd.person, cmd.document
@@ -147,7 +152,7 @@ def submit(ctx: Context, cmd: S.ApplicationIn, *, ip_address: str | None = None)
     ctx.session.add(a)
     ctx.session.flush()
     _automated_processing(ctx, a)
-    return _out(a)
+    return _out(ctx, a)
 
 
 def _automated_processing(ctx: Context, a: Application) -> None:
@@ -189,7 +194,7 @@ def get(ctx: Context, number: str) -> S.ApplicationOut:
     a = ctx.session.scalar(select(Application).where(Application.number == number))
     if a is None:
         raise ApplicationNotFound(f"no application {number}")
-    return _out(a)
+    return _out(ctx, a)
 
 
 def valid_authorisation(session: Any, document_number: str, document_country: str, on: date) -> Application | None:
@@ -207,9 +212,13 @@ def carrier_check(ctx: Context, q: S.CarrierCheckIn, periods: rules.Periods | No
     period = p.on(q.travel_date)
     obliged = period in (rules.Period.GRACE, rules.Period.FULL)
 
-    def answer(ok: bool, subject: bool, why: str) -> S.CarrierCheckOut:
+    def answer(ok: bool, subject: bool, why: str, ltv_states: list[str] | None = None) -> S.CarrierCheckOut:
+        # Art. 45(6)-(7) [K]: carrier queries are logged (their own log): the answer, not the passenger.
+        log(ctx, f"carrier:{q.carrier}", q.carrier, "ETIAS Art. 45", "carrier_check", None,
+            answer="OK" if ok else "NOT_OK", travel_date=q.travel_date.isoformat())
         return S.CarrierCheckOut(answer="OK" if ok else "NOT_OK", subject_to_etias=subject,
-                                 obligation_applies=obliged and subject, period=period.value, reason=why)
+                                 obligation_applies=obliged and subject, period=period.value, reason=why,
+                                 ltv_states=ltv_states)
 
     if q.airport_transit:
         return answer(True, False, "airport transit: no travel authorisation is checked (Art. 45(1))")
@@ -217,10 +226,17 @@ def carrier_check(ctx: Context, q: S.CarrierCheckIn, periods: rules.Periods | No
     if not need.required:
         return answer(True, False, f"not subject to ETIAS: {need.explanation}")
     found = valid_authorisation(ctx.session, q.document_number, q.issuing_country, q.travel_date)
-    if found is None:
-        return answer(False, True, "no valid travel authorisation for this travel document on the travel date"
-                      + ("" if obliged else " (the optional period of Art. 83(1): not yet required)"))
-    return answer(True, True, f"valid travel authorisation until {found.valid_until}")
+    if found is not None:
+        return answer(True, True, f"valid travel authorisation until {found.valid_until}")
+    ltv = valid_ltv(ctx.session, q.document_number, q.issuing_country, q.travel_date)
+    if ltv is not None:
+        states = list(ltv[1].states)
+        ok = q.entry_state in states
+        return answer(ok, True, f"a travel authorisation with limited territorial validity, for {', '.join(states)} "
+                      f"only, until {ltv[1].valid_until} (Art. 44, 45(2))" + ("" if ok else f": not for {q.entry_state}"),
+                      states)
+    return answer(False, True, "no valid travel authorisation for this travel document on the travel date"
+                  + ("" if obliged else " (the optional period of Art. 83(1): not yet required)"))
 
 
 # ---- the Central Unit (Art. 22) and the Member State responsible (Art. 25) ------------------------
@@ -237,6 +253,8 @@ class HitsNotCovered(InvalidInput):
 
 
 def _case(ctx: Context, a: Application) -> S.CaseOut:
+    from smartborders.etias import manual
+
     hits = ctx.session.scalars(select(Hit).where(Hit.application_id == a.id).order_by(Hit.created_at, Hit.article))
     return S.CaseOut(
         number=a.number, status=a.status, submitted_at=a.submitted_at, due_at=a.due_at,
@@ -245,13 +263,28 @@ def _case(ctx: Context, a: Application) -> S.CaseOut:
         document=f"{a.document_country} {a.document_number}", linked_to=list(a.linked_to or []),
         flags=list(a.flags or []), decision_grounds=list(a.decision_grounds or []),
         hits=[S.HitOut(id=str(h.id), article=h.article, source=h.source, reference=h.reference, score=h.score,
-                       explanation=h.explanation, supplied_by=h.supplied_by, status=h.status) for h in hits])
+                       explanation=h.explanation, supplied_by=h.supplied_by, status=h.status, phase=h.phase)
+              for h in hits],
+        **manual.case_parts(ctx, a))
 
 
 def central_unit_queue(ctx: Context, limit: int = 100) -> list[S.CaseOut]:
     """The files awaiting verification, the most urgent first (Art. 22(6): 12 hours each)."""
     rows = ctx.session.scalars(select(Application).where(Application.status == CENTRAL_UNIT)
                                .order_by(Application.due_at, Application.submitted_at).limit(limit))
+    return [_case(ctx, a) for a in rows]
+
+
+def national_unit_queue(ctx: Context, state: str, limit: int = 100) -> list[S.CaseOut]:
+    """What waits on one Member State's national unit: files in manual processing it is responsible
+    for (Art. 25-26), and valid authorisations a new alert or watchlist entry of its own hit (Art. 41),
+    the earliest deadline first."""
+    from sqlalchemy import and_, or_
+
+    rows = ctx.session.scalars(select(Application).where(or_(
+        and_(Application.status == MANUAL, Application.responsible_state == state),
+        and_(Application.status == ISSUED, Application.review_state == state),
+    )).order_by(Application.due_at.is_(None), Application.due_at, Application.submitted_at).limit(limit))
     return [_case(ctx, a) for a in rows]
 
 
@@ -305,6 +338,9 @@ def verify(ctx: Context, number: str, cmd: S.VerificationIn) -> S.CaseOut:
         h.status = d.outcome
         h.explanation = (h.explanation + f" | {d.outcome} by {cmd.officer} at {now.isoformat()}: {d.reason}")[:1000]
     kept = [h for h in hits.values() if h.status != "discarded"]
+    a.verified_at = now
+    log(ctx, "central_unit", cmd.officer, "ETIAS Art. 22", "verification", number,
+        outcomes={d.id: d.outcome for d in cmd.hits})
     if not kept:
         a.status, a.decided_at, a.due_at = ISSUED, now, None
         a.valid_until = rules.valid_until(now.date(), a.document_expires_on)
@@ -314,6 +350,7 @@ def verify(ctx: Context, number: str, cmd: S.VerificationIn) -> S.CaseOut:
         a.status = MANUAL
         a.responsible_state = responsible_state(ctx, a, kept)
         a.due_at = a.submitted_at + timedelta(hours=DECISION_HOURS)
+        start_consultations(ctx, a, kept, "central_unit")
     ctx.session.flush()
     return _case(ctx, a)
 
@@ -351,12 +388,16 @@ def decide(ctx: Context, number: str, cmd: S.DecisionIn) -> S.CaseOut:
     if cmd.state != a.responsible_state:
         raise NotResponsible(f"{a.responsible_state} is responsible for application {number} (Art. 25)",
                              responsible_state=a.responsible_state)
+    must, asked_flags = decision_constraints(ctx, a)
     confirmed = [h for h in ctx.session.scalars(select(Hit).where(Hit.application_id == a.id))
                  if h.status in ("confirmed", "doubt")]
     required = sorted({_MUST_REFUSE[h.article] for h in confirmed if h.article in _MUST_REFUSE and h.status == "confirmed"})
     if required and (cmd.decision != "refuse" or not set(required) <= set(cmd.grounds)):
         raise DecisionNotAllowed(f"a confirmed hit requires refusal on ground(s) {', '.join(required)} (Art. 26(3))",
                                  required_grounds=required)
+    if must and (cmd.decision != "refuse" or not set(must) <= set(cmd.grounds)):
+        raise DecisionNotAllowed(f"the applicant did not answer or attend: refusal on ground(s) {', '.join(must)} "
+                                 "(Art. 37(1)(f)-(g))", required_grounds=must)
     family = a.data.get("family_member") is not None
     if family and "37(1)(c)" in cmd.grounds:
         raise DecisionNotAllowed("a family member of a Union citizen is not refused for illegal immigration risk "
@@ -366,7 +407,8 @@ def decide(ctx: Context, number: str, cmd: S.DecisionIn) -> S.CaseOut:
     if cmd.decision == "issue":
         a.status = ISSUED
         a.valid_until = rules.valid_until(now.date(), a.document_expires_on)
-        a.flags = ["second_line_check"] if cmd.second_line_check else ["hit_assessed"] if confirmed else []
+        a.flags = (["second_line_check"] if cmd.second_line_check or asked_flags
+                   else ["hit_assessed"] if confirmed else [])
         a.notices = [*a.notices, f"{now.isoformat()} travel authorisation issued by the national unit of "
                      f"{cmd.state}, valid until {a.valid_until}; present the same travel document; it does not confer "
                      "an automatic right of entry (Art. 36, 38)"]
@@ -378,5 +420,7 @@ def decide(ctx: Context, number: str, cmd: S.DecisionIn) -> S.CaseOut:
                      f"{cmd.state} on the grounds of Art. {why}. You may appeal in {cmd.state} under its national "
                      "law (Art. 37(3)); you may ask for access to, rectification or erasure of your data "
                      "(Art. 64)"]
+    log(ctx, f"national_unit:{cmd.state}", f"{cmd.state}:{cmd.officer}", "ETIAS Art. 26", cmd.decision, number,
+        grounds=list(cmd.grounds), flags=list(a.flags or []))
     ctx.session.flush()
     return _case(ctx, a)
