@@ -259,3 +259,33 @@ def test_the_national_unit_responsible_issues_or_refuses_as_the_law_allows(ees_e
               lambda ctx: ees.border_check(ctx, req), readonly=True)
     assert res.etias.valid and res.etias.flags == ["second_line_check"]
     assert "etias-second-line-check" in [f.code for f in res.findings]
+    # Art. 36(2): once the check is done and the entry recorded, the flag goes.
+    at = FixedClock(datetime(2028, 2, 1, 9, 5, tzinfo=timezone.utc))
+    run(ees_engine, at, lambda ctx: ees.record_entry(ctx, t.entry(bcp="NL-AMS")))
+    after = run(ees_engine, at, lambda ctx: ees.border_check(ctx, req), readonly=True)
+    assert after.etias.valid and after.etias.flags == []
+
+
+def test_the_border_check_shows_an_ltv_and_refuses_it_elsewhere(ees_engine):
+    from smartborders.ees import schemas as ES
+    from smartborders.etias import manual
+
+    out = submit(ees_engine, application(document={"number": "V31313131"}, background={
+        "conviction": {"answer": True, "when": "2018-02-01", "country": "USA"},
+        "conflict_zone": {"answer": False}, "removal": {"answer": False}}))
+    day = date(2027, 9, 1)
+    c = FixedClock(datetime(2027, 8, 30, 9, tzinfo=timezone.utc))
+    cmd = S.LtvIn(officer="nl.enu", state="NLD", ground="national_interest", states=["NLD"], valid_from=day,
+                  valid_until=day + timedelta(days=13), reason="trade mission")
+    run(ees_engine, c, lambda ctx: manual.issue_ltv(ctx, out.number, cmd))
+    t = Traveller("USA")
+    t.document = t.document.model_copy(update={"number": "V31313131"})
+    at = FixedClock(datetime(2027, 9, 2, 9, tzinfo=timezone.utc))
+    here = run(ees_engine, at, lambda ctx: ees.border_check(ctx, ES.BorderCheckRequest(
+        direction="entry", bcp="NL-AMS", document=t.document, identity=t.identity)), readonly=True)
+    assert here.etias.valid and here.etias.ltv_states == ["NLD"] and here.etias.application == out.number
+    assert "etias-ltv" not in [f.code for f in here.findings]
+    elsewhere = run(ees_engine, at, lambda ctx: ees.border_check(ctx, ES.BorderCheckRequest(
+        direction="entry", bcp="DE-FRA", document=t.document, identity=t.identity)), readonly=True)
+    assert not elsewhere.etias.valid
+    assert [f.refusal_reason for f in elsewhere.findings if f.code == "etias-ltv"] == ["C"]

@@ -432,6 +432,8 @@ class EtiasStatusOut(Out):
     expires_within_90_days: bool = False
     family_member: bool = False
     flags: list[str] = Field(default_factory=list, description="Art. 36(2)-(3): second_line_check, hit_assessed")
+    ltv_states: list[str] | None = Field(None, description="Art. 44, 47(2)(a): where a limited-territorial-validity "
+                                                          "authorisation is valid")
 
 
 class BorderCheckResult(Out):

@@ -724,7 +724,7 @@ def border_check(ctx: Context, req: S.BorderCheckRequest) -> S.BorderCheckResult
                     ("no-authorised-stay", "F"))
                 findings.append(S.Finding(code=code, message=a.explanation().splitlines()[-1], refusal_reason=reason))
         if not visa_required and req.visa is None and nationality is not None and _in_scope(nationality):
-            etias = _etias_status(ctx, doc, on, f, req.family_member, findings)
+            etias = _etias_status(ctx, doc, on, f, req.family_member, findings, bcp.state)
         if f is not None and f.fingerprint_status == "temporarily_impossible":
             findings.append(S.Finding(code="fingerprints-due", message="fingerprints were temporarily impossible at "
                                       "the last crossing: take them now (Art. 17(4))"))
@@ -749,10 +749,11 @@ def border_check(ctx: Context, req: S.BorderCheckRequest) -> S.BorderCheckResult
 
 
 def _etias_status(ctx: Context, doc: S.DocumentIn, on: date, f: Any, family_member: bool,
-                  findings: list[S.Finding]) -> S.EtiasStatusOut | None:
+                  findings: list[S.Finding], state: str | None = None) -> S.EtiasStatusOut | None:
     """ETIAS Art. 47-48 and 83 at the border: the traveller's authorisation for this document, and
     what follows from its absence in the period ETIAS is in."""
     from smartborders.etias import rules as etias_rules
+    from smartborders.etias.manual import valid_ltv
     from smartborders.etias.service import valid_authorisation
 
     periods = etias_rules.periods()
@@ -774,6 +775,17 @@ def _etias_status(ctx: Context, doc: S.DocumentIn, on: date, f: Any, family_memb
         return S.EtiasStatusOut(required=True, period=period.value, valid=True, application=ta.number,
                                 valid_until=ta.valid_until, expires_within_90_days=soon,
                                 family_member=ta.data.get("family_member") is not None, flags=list(ta.flags or []))
+    ltv = valid_ltv(ctx.session, doc.number, doc.issuing_state, on)
+    if ltv is not None:
+        app, v = ltv
+        here = state is None or etias_rules.ALPHA2.get(state, state) in v.states
+        if not here:
+            findings.append(S.Finding(code="etias-ltv", message=f"the travel authorisation has limited territorial "
+                                      f"validity ({', '.join(v.states)}) and does not cover {etias_rules.ALPHA2.get(state, state)} (ETIAS Art. 44, "
+                                      "47(2)(a))", refusal_reason="C"))
+        return S.EtiasStatusOut(required=True, period=period.value, valid=here, application=app.number,
+                                valid_until=v.valid_until, expires_within_90_days=True,
+                                family_member=app.data.get("family_member") is not None, ltv_states=list(v.states))
     if period is etias_rules.Period.OPTIONAL:
         findings.append(S.Finding(code="etias-missing", message="no travel authorisation: not yet required "
                                   "(ETIAS Art. 83(1), the optional period); inform the traveller and hand over the "
@@ -1062,6 +1074,8 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
         **_visa_columns(cmd.visa),
     ))
     check = _enrol(ctx, f, live, at, check, fingers=not f.visa_required)
+    if not f.visa_required:
+        _second_line_check_done(ctx, doc_in, on)
     links = _detect_multiple_identities(ctx, f, doc_in, at, live) if created or live or renamed else []
     return S.EntryResult(
         record_id=str(record_id), file_id=str(f.id), file_created=created, entry_date=on, authorised_until=latest,
@@ -1069,6 +1083,19 @@ def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
         visa_entries_used_up=(a.visa.entries_used + 1 >= (cmd.visa.entries or 10**6)) if a.visa and cmd.visa else None,
         stay=stay_out(a), biometrics=check, mid_links=links,
     )
+
+
+def _second_line_check_done(ctx: Context, doc: S.DocumentIn, on: date) -> None:
+    """ETIAS Art. 36(2): the second-line-check flag goes once the border authority has done the check and
+    recorded the entry in the EES."""
+    from smartborders.etias import rules as etias_rules
+    from smartborders.etias.service import valid_authorisation
+
+    if etias_rules.periods().on(on) is etias_rules.Period.NOT_STARTED:
+        return
+    ta = valid_authorisation(ctx.session, doc.number, doc.issuing_state, on)
+    if ta is not None and "second_line_check" in (ta.flags or []):
+        ta.flags = [x for x in ta.flags if x != "second_line_check"]
 
 
 def _visa_columns(v: S.VisaIn | None) -> dict[str, Any]:
