@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import datetime, timezone
 
@@ -46,3 +47,85 @@ def test_a_carrier_asks_before_boarding(server):
         "answer"] == "NOT_OK"
     bad = server.http.post("/api/v1/etias/carrier-checks", json={**q, "entry_state": "IRL"})
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+
+
+def _ready(server):
+    deadline = time.monotonic() + 90
+    while not server.http.get("/health").json().get("etias_screening", "").startswith("ready"):
+        assert time.monotonic() < deadline, server.http.get("/health").json()
+        time.sleep(0.2)
+
+
+def test_the_12_and_96_hour_deadlines_pass_and_a_file_goes_through_manual_processing(server):
+    """A hit from a watchlist entry entered over HTTP; the Central Unit's 12 hours and the 96 hours of the
+    decision pass on the server's clock; a request for information is answered by the applicant; Europol's
+    silence for 60 hours counts as a positive opinion; the national unit decides; carriers see it."""
+    from datetime import timedelta
+
+    t0 = datetime(2026, 12, 21, 8, 0, tzinfo=timezone.utc)
+    server.clock.set(t0)
+    _ready(server)
+    h = server.http
+    r = h.post("/api/v1/etias/lists/watchlist/entries", json={
+        "reference": "WL-EU-77", "supplied_by": "EUROPOL", "name": "Иван Петренко", "birth_date": "1984",
+        "reason": "serious criminal offence investigation"})
+    assert r.status_code == 201, r.text
+    assert r.json()["impact"]["would_hit"] == 0
+    body = application(person={"surname": "Petrenko", "given_names": "Ivan", "birth_date": "1984-09-09"},
+                       document={"number": "P77007700"})
+    out = h.post("/api/v1/etias/applications", json=body).json()
+    n = out["number"]
+    assert out["status"] == "central_unit_verification"
+    [c] = h.get("/api/v1/etias/central-unit/queue").json()
+    assert c["number"] == n and not c["overdue"] and c["waiting_on"] == "central_unit"
+    server.clock.set(t0 + timedelta(hours=12, minutes=1))
+    [c] = h.get("/api/v1/etias/central-unit/queue").json()
+    assert c["overdue"]  # the 12 hours of Art. 22(6) have passed
+    r = h.post(f"/api/v1/etias/applications/{n}/verification", json={"officer": "cu.7", "hits": [
+        {"id": c["hits"][0]["id"], "outcome": "doubt", "reason": "same name and year of birth"}]})
+    assert r.status_code == 200, r.text
+    case = r.json()
+    # Europol's data: the Member State of first intended stay is responsible, and Europol is consulted.
+    assert case["responsible_state"] == "NLD" and [x["consulted"] for x in case["consultations"]] == ["EUROPOL"]
+    [q] = h.get("/api/v1/etias/national-units/NLD/queue").json()
+    assert q["number"] == n and q["waiting_on"] == "consultation"
+    r = h.post(f"/api/v1/etias/applications/{n}/requests", json={
+        "officer": "nl.enu.3", "state": "NLD", "kind": "information", "text": "the purpose of the journey"})
+    assert r.status_code == 200, r.text
+    req = r.json()["requests"][0]
+    mine = h.get(f"/api/v1/etias/applications/{n}").json()
+    assert mine["open_requests"][0]["id"] == req["id"]
+    server.clock.set(t0 + timedelta(hours=40))
+    pdf = base64.b64encode(b"%PDF-1.4 synthetic invitation letter").decode()
+    r = h.post(f"/api/v1/etias/applications/{n}/answers", json={
+        "request_id": req["id"], "document_number": "P77007700", "answer": "a conference",
+        "documents": [{"name": "invitation.pdf", "media_type": "application/pdf", "content_base64": pdf}]})
+    assert r.status_code == 200, r.text
+    assert r.json()["decision_due"].startswith("2026-12-27T00:00")  # 96 hours from the answer
+    # Europol stays silent for 60 hours: a positive opinion.
+    server.clock.set(t0 + timedelta(hours=12, minutes=1, seconds=1) + timedelta(hours=60))
+    case = h.get(f"/api/v1/etias/cases/{n}").json()
+    assert case["consultations"][0]["status"] == "deemed_positive" and case["waiting_on"] == "national_unit"
+    # The 96 hours run past; the unit decides late, which the statistics show.
+    server.clock.set(t0 + timedelta(hours=40 + 97))
+    assert h.get("/api/v1/etias/national-units/NLD/queue").json()[0]["overdue"]
+    r = h.post(f"/api/v1/etias/applications/{n}/decision", json={
+        "officer": "nl.enu.3", "state": "NLD", "decision": "issue", "reason": "a namesake; answers consistent"})
+    assert r.status_code == 200 and r.json()["status"] == "issued" and r.json()["flags"] == ["hit_assessed"]
+    carrier = h.post("/api/v1/etias/carrier-checks", json={
+        "carrier": "KL", "document_number": "P77007700", "issuing_country": "USA", "nationality": "USA",
+        "travel_date": "2027-01-10", "entry_state": "NLD"}).json()
+    assert carrier["answer"] == "OK"
+    stats = h.get("/api/v1/etias/statistics", params={"from": "2026-12-01", "to": "2026-12-31"})
+    assert stats.status_code == 200
+    f = stats.json()["figures"]
+    assert f["deadlines"]["central_unit_missed"] == 1 and f["deadlines"]["decision_missed"] == 1
+    bad = h.get("/api/v1/etias/statistics", params={"from": "2026-12-31", "to": "2026-12-01"})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+    # Revoked over HTTP: the carrier's answer turns.
+    r = h.post(f"/api/v1/etias/applications/{n}/revocation", json={
+        "officer": "nl.enu.3", "state": "NLD", "grounds": ["37(1)(b)"], "reason": "new information"})
+    assert r.status_code == 200 and r.json()["status"] == "revoked"
+    assert h.post("/api/v1/etias/carrier-checks", json={
+        "carrier": "KL", "document_number": "P77007700", "issuing_country": "USA", "nationality": "USA",
+        "travel_date": "2027-01-10", "entry_state": "NLD"}).json()["answer"] == "NOT_OK"
