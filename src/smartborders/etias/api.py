@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, status
 
 from smartborders.api.app import run_use_case
-from smartborders.etias import lists, manual, retention, service, statistics
+from smartborders.etias import lists, manual, retention, screening_rules, service, statistics
 from smartborders.etias import schemas as S
 
 router = APIRouter(prefix="/api/v1/etias")
@@ -215,3 +215,51 @@ async def stats(request: Request, period_from: Annotated[date, Query(alias="from
 
         raise InvalidInput("from..to: in order, at most ten years")
     return await run_use_case(request, lambda ctx: statistics.report(ctx, period_from, period_to), readonly=True)
+
+
+@router.post("/screening-rules", tags=["etias", "screening rules"], status_code=status.HTTP_201_CREATED,
+             responses=PROBLEMS)
+async def propose_rule(body: S.RuleProposalIn, request: Request) -> S.ScreeningRuleOut:
+    """Art. 33: propose a screening rule; refused if it uses anything but the attributes of Art. 33(4),
+    a protected characteristic (Art. 14; GDPR Art. 9), or sex or age alone (Art. 33(5))."""
+    return await run_use_case(request, lambda ctx: screening_rules.propose(ctx, body))
+
+
+@router.get("/screening-rules", tags=["etias", "screening rules"], responses=PROBLEMS)
+async def list_rules(request: Request) -> list[S.ScreeningRuleOut]:
+    """Every version of every rule, with who proposed, activated and retired it."""
+    return await run_use_case(request, lambda ctx: screening_rules.listing(ctx), readonly=True)
+
+
+RuleId = Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+Version = Path(ge=1, le=10_000)
+
+
+@router.post("/screening-rules/{rule_id}/{version}/activation", tags=["etias", "screening rules"],
+             responses=PROBLEMS)
+async def activate_rule(body: S.RuleActivationIn, request: Request, rule_id: str = RuleId,
+                        version: int = Version) -> S.ScreeningRuleOut:
+    """Put a version in use after the Screening Board was consulted (another officer than the author)."""
+    return await run_use_case(request, lambda ctx: screening_rules.activate(ctx, rule_id, version, body))
+
+
+@router.post("/screening-rules/{rule_id}/{version}/retirement", tags=["etias", "screening rules"],
+             responses=PROBLEMS)
+async def retire_rule(body: S.RuleRetirementIn, request: Request, rule_id: str = RuleId,
+                      version: int = Version) -> S.ScreeningRuleOut:
+    return await run_use_case(request, lambda ctx: screening_rules.retire(ctx, rule_id, version, body))
+
+
+@router.get("/fairness-report", tags=["etias", "screening rules"], responses=PROBLEMS)
+async def fairness_report(request: Request, period_from: Annotated[date, Query(alias="from")],
+                          period_to: Annotated[date, Query(alias="to")],
+                          min_group: Annotated[int, Query(ge=1, le=100_000)] = 30) -> dict:
+    """Hit and manual-referral rates by nationality, sex and age band, overall and per rule, with the
+    groups outside the four-fifths band flagged (for the Fundamental Rights Guidance Board)."""
+    if period_to < period_from:
+        from smartborders.core.errors import InvalidInput
+
+        raise InvalidInput("from..to: in order")
+    return await run_use_case(
+        request, lambda ctx: screening_rules.fairness(ctx, period_from, period_to, min_group=min_group).as_dict(),
+        readonly=True)

@@ -229,3 +229,23 @@ class Log(Base):
     operation: Mapped[str] = mapped_column(String(32))
     application: Mapped[str | None] = mapped_column(String(24), index=True)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ScreeningRule(Base):
+    """Art. 33: one version of a screening rule (a specific risk indicator), as data. A version is never
+    changed: a new one is added. The Central Unit proposes it; another officer activates it after
+    consulting the ETIAS Screening Board (Art. 9(2)(a), 33(6)); retiring it stops its use."""
+
+    __tablename__ = "etias_screening_rule"
+    rule_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    definition: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12))  # proposed, active, retired
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    activated_by: Mapped[str | None] = mapped_column(String(64))
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    screening_board: Mapped[str | None] = mapped_column(String(1000))  # the Board's opinion, as recorded
+    retired_by: Mapped[str | None] = mapped_column(String(64))
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retired_reason: Mapped[str | None] = mapped_column(String(1000))

@@ -7,7 +7,7 @@ screening compares them with lists in any script (etias/watchlist.py).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -577,6 +577,40 @@ class ConsentIn(Strict):
     signature: Annotated[str, Field(min_length=16, max_length=4000,
                                     description="the electronic signature over the statement (verified by the "
                                                 "secure account service)")]
+
+
+class RuleProposalIn(Strict):
+    """Art. 33: a screening rule as data (etias/sri.py: the attributes of Art. 33(4) only)."""
+
+    officer: Officer
+    rule: dict[str, Any] = Field(description='e.g. {"id": "R-2027-001", "version": 1, "risk": "illegal_immigration", '
+                                             '"basis": "33(2)(a)", "description": "...", "conditions": [{"attribute": '
+                                             '"nationality", "op": "in", "value": ["XXA"]}, ...]}')
+
+
+class RuleActivationIn(Strict):
+    officer: Officer
+    screening_board: LongText = Field(description="the ETIAS Screening Board's opinion (Art. 9(2)(a), 33(6))")
+
+
+class RuleRetirementIn(Strict):
+    officer: Officer
+    reason: LongText
+
+
+class ScreeningRuleOut(Out):
+    rule_id: str
+    version: int
+    status: str
+    definition: dict[str, Any]
+    proposed_by: str
+    proposed_at: datetime
+    activated_by: str | None
+    activated_at: datetime | None
+    screening_board: str | None
+    retired_by: str | None
+    retired_at: datetime | None
+    retired_reason: str | None
 
 
 CaseOut.model_rebuild()

@@ -158,10 +158,14 @@ def submit(ctx: Context, cmd: S.ApplicationIn, *, ip_address: str | None = None)
 def _automated_processing(ctx: Context, a: Application) -> None:
     """Art. 20-21: compare the file, then issue at once, or send it to the Central Unit (hits, 12 h),
     or straight to the national unit (only a "yes" to a background question)."""
-    from smartborders.etias import screening
+    from smartborders.etias import screening, screening_rules
 
     now = ctx.now()
     found, yes = screening.process(ctx.session, ctx.session.get_bind(), a)
+    # Art. 20(5): the screening rules in use (Art. 33); a hit is verified by the Central Unit like any other.
+    found += [screening.Found("20(5)", "SRI", f"{m.rule_id} v{m.version}", f"screening rule {m.rule_id} v{m.version} "
+                              f"({m.risk}, Art. {m.basis}): {m.explanation}") for m in screening_rules.evaluate(
+                                  ctx.session, a)]
     for f in found:
         ctx.session.add(Hit(application_id=a.id, article=f.article, source=f.source, reference=f.reference,
                             score=f.score, explanation=f.explanation[:1000], supplied_by=f.supplied_by,
