@@ -446,6 +446,80 @@ def overstays(
     console.print(table)
 
 
+etias_app = typer.Typer(help="ETIAS: deadlines and retention, statistics, the fairness report.", no_args_is_help=True)
+app.add_typer(etias_app, name="etias")
+
+
+def _period(start: str, end: str) -> tuple[Any, Any]:
+    from datetime import date
+
+    try:
+        lo, hi = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError as exc:
+        _fail(f"--from/--to: {exc} (give YYYY-MM-DD)", 2)
+    if hi < lo:
+        _fail("--from/--to: --to is before --from", 2)
+    return lo, hi
+
+
+@etias_app.command("housekeeping")
+def etias_housekeeping() -> None:
+    """Record what the clock decided (consultations silent for 60 h are positive; requests unanswered for
+    10 days have lapsed: Art. 27-29) and erase the files whose retention ended (Art. 54). Run it hourly."""
+    from smartborders.core.clock import SystemClock
+    from smartborders.ees.service import run
+    from smartborders.etias import manual, retention
+
+    engine = _engine()
+    _require_schema(engine)
+    clock = SystemClock()
+    swept = run(engine, clock, lambda ctx: manual.sweep(ctx))
+    erased = run(engine, clock, lambda ctx: retention.purge(ctx))
+    _emit({"deadlines": swept, "erased": erased}, pretty=False)
+
+
+@etias_app.command("statistics")
+def etias_statistics(
+    start: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD) of submission."),
+    end: str = typer.Option(..., "--to", help="Last day (YYYY-MM-DD)."),
+    pretty: bool = typer.Option(False, "--pretty", help="Indent the JSON."),
+) -> None:
+    """Art. 84 statistics of the applications submitted in the period (no one identifiable)."""
+    from smartborders.core.clock import SystemClock
+    from smartborders.ees.service import run
+    from smartborders.etias import statistics
+
+    lo, hi = _period(start, end)
+    engine = _engine()
+    _require_schema(engine)
+    out = run(engine, SystemClock(), lambda ctx: statistics.report(ctx, lo, hi), readonly=True)
+    _emit(out.model_dump(mode="json"), pretty=pretty)
+
+
+@etias_app.command("fairness")
+def etias_fairness(
+    start: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD) of submission."),
+    end: str = typer.Option(..., "--to", help="Last day (YYYY-MM-DD)."),
+    min_group: int = typer.Option(30, min=1, help="Smallest group (and rest) that can be flagged."),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of markdown."),
+) -> None:
+    """The screening rules' fairness report: hit and manual-referral rates by nationality, sex and age
+    band, overall and per rule, groups outside the four-fifths band flagged (Art. 14, 33)."""
+    from smartborders.core.clock import SystemClock
+    from smartborders.ees.service import run
+    from smartborders.etias import screening_rules, sri
+
+    lo, hi = _period(start, end)
+    engine = _engine()
+    _require_schema(engine)
+    report = run(engine, SystemClock(), lambda ctx: screening_rules.fairness(ctx, lo, hi, min_group=min_group),
+                 readonly=True)
+    if as_json:
+        _emit(report.as_dict(), pretty=False)
+    else:
+        typer.echo(sri.render_markdown(report))
+
+
 @app.command()
 def generate(
     travellers: int = typer.Option(10_000, min=1, help="Synthetic travellers (third-country nationals)."),

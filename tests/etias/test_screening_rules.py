@@ -101,3 +101,25 @@ def test_the_fairness_report_reads_the_screened_files(ees_engine):
     assert ("nationality", "CAN") in flagged
     none = go(ees_engine, lambda ctx: screening_rules.fairness(ctx, date(2026, 1, 1), date(2026, 1, 31)))
     assert none.total == 0 and not none.flags
+
+
+def test_the_etias_commands_report_and_refuse_bad_periods(ees_url, ees_engine, monkeypatch):
+    import json
+
+    from tests.conftest import run_cli
+
+    go(ees_engine, lambda ctx: screening_rules.propose(ctx, S.RuleProposalIn(officer="cu.a", rule=RULE)))
+    go(ees_engine, lambda ctx: screening_rules.activate(ctx, "R-2027-001", 1, S.RuleActivationIn(
+        officer="cu.b", screening_board="favourable")))
+    for _ in range(3):
+        submit(ees_engine, **young_unemployed_canadian())
+    monkeypatch.setenv("SMARTBORDERS_DATABASE_URL", ees_url)
+    r = run_cli("etias", "statistics", "--from", "2026-12-01", "--to", "2026-12-31")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["figures"]["totals"]["applications"] == 3
+    r = run_cli("etias", "fairness", "--from", "2026-12-01", "--to", "2026-12-31", "--min-group", "1")
+    assert r.returncode == 0 and "| CAN | 3 | 3 | 100.0% |" in r.stdout, r.stdout
+    bad = run_cli("etias", "fairness", "--from", "2026-12-31", "--to", "2026-12-01")
+    assert bad.returncode == 2 and "before" in bad.stderr
+    r = run_cli("etias", "housekeeping")
+    assert r.returncode == 0 and json.loads(r.stdout)["erased"]["validity_ended"] == 0
