@@ -78,7 +78,7 @@ async def decide(body: S.DecisionIn, request: Request,
 # ---- manual processing, LTV, annulment and revocation, appeals, lists, statistics -------------------
 
 Number = Path(min_length=18, max_length=18, pattern=r"^E[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}$")
-Id = Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-]{36}$")
+Id = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-]{36}$")]
 ListName = Path(pattern=r"^(sis_document|sltd|sis_refusal|sis_arrest|watchlist)$")
 Reference = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
@@ -106,8 +106,8 @@ async def answer(body: S.AnswerIn, request: Request, number: str = Number) -> S.
 
 @router.post("/applications/{number}/requests/{request_id}/interview", tags=["etias", "national unit"],
              responses=PROBLEMS)
-async def interview(body: S.InterviewOutcomeIn, request: Request, number: str = Number,
-                    request_id: str = Id) -> S.CaseOut:
+async def interview(body: S.InterviewOutcomeIn, request: Request, request_id: Id,
+                    number: str = Number) -> S.CaseOut:
     """Whether the applicant attended the interview (not attending: refusal, Art. 37(1)(g))."""
     return await run_use_case(request, lambda ctx: manual.interview_outcome(ctx, number, request_id, body))
 
@@ -120,7 +120,7 @@ async def consult(body: S.ConsultIn, request: Request, number: str = Number) -> 
 
 @router.post("/applications/{number}/consultations/{consultation_id}/opinion", tags=["etias", "national unit"],
              responses=PROBLEMS)
-async def opinion(body: S.OpinionIn, request: Request, number: str = Number, consultation_id: str = Id
+async def opinion(body: S.OpinionIn, request: Request, consultation_id: Id, number: str = Number
                   ) -> S.CaseOut:
     """A consulted unit's, or Europol's, reasoned opinion (Art. 28(3), 29(4))."""
     return await run_use_case(request, lambda ctx: manual.opinion(ctx, number, consultation_id, body))
@@ -164,7 +164,7 @@ async def appeal(body: S.AppealIn, request: Request, number: str = Number) -> S.
 
 @router.post("/applications/{number}/appeals/{appeal_id}/outcome", tags=["etias", "national unit"],
              responses=PROBLEMS)
-async def appeal_outcome(body: S.AppealOutcomeIn, request: Request, number: str = Number, appeal_id: str = Id
+async def appeal_outcome(body: S.AppealOutcomeIn, request: Request, appeal_id: Id, number: str = Number
                          ) -> S.CaseOut:
     """The appeal's outcome; upheld sends a refusal back to manual processing, or restores an authorisation."""
     return await run_use_case(request, lambda ctx: manual.appeal_outcome(ctx, number, appeal_id, body))
