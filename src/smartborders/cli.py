@@ -446,6 +446,54 @@ def overstays(
     console.print(table)
 
 
+clients_app = typer.Typer(help="Machine clients (carriers) and their keys.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+
+
+@clients_app.command("add")
+def clients_add(
+    code: str = typer.Argument(..., help="The client's code, e.g. a carrier's IATA code (LH)."),
+    name: str = typer.Option(..., "--name", help="Who it is."),
+    kind: str = typer.Option("carrier", "--kind", help="carrier"),
+) -> None:
+    """Make a client and print its key once ({"code", "kind", "key"}); only a hash is kept."""
+    from datetime import UTC, datetime
+
+    from smartborders.core import clients
+    from smartborders.core.db import unit_of_work
+    from smartborders.core.errors import Problem
+
+    engine = _engine()
+    _require_schema(engine)
+    try:
+        with unit_of_work(engine) as s:
+            c, key = clients.create(s, kind, code, name, datetime.now(UTC))
+            out = {"code": c.code, "kind": c.kind, "key": key}
+    except (ValueError, Problem) as exc:
+        _fail(str(exc), 2)
+    _emit(out, pretty=False)
+
+
+@clients_app.command("revoke")
+def clients_revoke(code: str = typer.Argument(..., help="The client's code.")) -> None:
+    """Revoke a client's key at once (requests with it get 401)."""
+    from datetime import UTC, datetime
+
+    from smartborders.core import clients
+    from smartborders.core.db import unit_of_work
+    from smartborders.core.errors import Problem
+
+    engine = _engine()
+    _require_schema(engine)
+    try:
+        with unit_of_work(engine) as s:
+            c = clients.revoke(s, code, datetime.now(UTC))
+            out = {"code": c.code, "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None}
+    except Problem as exc:
+        _fail(exc.detail, 2)
+    _emit(out, pretty=False)
+
+
 etias_app = typer.Typer(help="ETIAS: deadlines and retention, statistics, the fairness report.", no_args_is_help=True)
 app.add_typer(etias_app, name="etias")
 

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ class Server:
     url: str
     clock: FixedClock
     http: httpx.Client
+    engine: Any = None
 
 
 def free_port() -> int:
@@ -48,7 +50,7 @@ def server(ees_url: str) -> Iterator[Server]:
         time.sleep(0.01)
     url = f"http://127.0.0.1:{port}"
     with httpx.Client(base_url=url, timeout=10) as client:
-        yield Server(url, clock, client)
+        yield Server(url, clock, client, engine)
     srv.should_exit = True
     thread.join(timeout=10)
     engine.dispose()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tests.etias.factory import application
 
 
 def test_an_application_over_http(server):
-    server.clock.set(datetime(2026, 12, 20, 10, 0, tzinfo=timezone.utc))
+    server.clock.set(datetime(2026, 12, 20, 10, 0, tzinfo=UTC))
     deadline = time.monotonic() + 90  # the name lists and the matcher's data load on a thread at start
     while not server.http.get("/health").json().get("etias_screening", "").startswith("ready"):
         assert time.monotonic() < deadline, server.http.get("/health").json()
@@ -36,17 +36,34 @@ def test_an_application_over_http(server):
 
 
 def test_a_carrier_asks_before_boarding(server):
-    server.clock.set(datetime(2026, 12, 20, 10, 0, tzinfo=timezone.utc))
+    server.clock.set(datetime(2026, 12, 20, 10, 0, tzinfo=UTC))
+    _ready(server)
     body = application(document={"number": "K55556666"})
     assert server.http.post("/api/v1/etias/applications", json=body).json()["status"] == "issued"
     q = {"carrier": "LH", "document_number": "K55556666", "issuing_country": "USA", "nationality": "USA",
          "travel_date": "2028-01-15", "entry_state": "DEU"}
-    r = server.http.post("/api/v1/etias/carrier-checks", json=q)
+    # Each carrier authenticates with its own key (Art. 45(2)); without one, or with another's, no answer.
+    assert server.http.post("/api/v1/etias/carrier-checks", json=q).status_code == 401
+    kl = carrier_key(server, "KL")
+    r = server.http.post("/api/v1/etias/carrier-checks", json=q, headers=kl)
+    assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
+    lh = carrier_key(server, "LH")
+    r = server.http.post("/api/v1/etias/carrier-checks", json=q, headers=lh)
     assert r.status_code == 200 and r.json()["answer"] == "OK" and r.json()["obligation_applies"]
-    assert server.http.post("/api/v1/etias/carrier-checks", json={**q, "document_number": "K00000000"}).json()[
-        "answer"] == "NOT_OK"
-    bad = server.http.post("/api/v1/etias/carrier-checks", json={**q, "entry_state": "IRL"})
+    assert server.http.post("/api/v1/etias/carrier-checks", json={**q, "document_number": "K00000000"},
+                            headers=lh).json()["answer"] == "NOT_OK"
+    forged = {"Authorization": lh["Authorization"][:-4] + "AAAA"}
+    assert server.http.post("/api/v1/etias/carrier-checks", json=q, headers=forged).status_code == 401
+    bad = server.http.post("/api/v1/etias/carrier-checks", json={**q, "entry_state": "IRL"}, headers=lh)
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+
+
+def carrier_key(server, code="KL"):
+    from smartborders.core import clients
+    from smartborders.core.db import unit_of_work
+
+    with unit_of_work(server.engine) as s:
+        return {"Authorization": f"Bearer {clients.create(s, 'carrier', code, code + ' airline', datetime.now(UTC))[1]}"}
 
 
 def _ready(server):
@@ -62,7 +79,7 @@ def test_the_12_and_96_hour_deadlines_pass_and_a_file_goes_through_manual_proces
     silence for 60 hours counts as a positive opinion; the national unit decides; carriers see it."""
     from datetime import timedelta
 
-    t0 = datetime(2026, 12, 21, 8, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 12, 21, 8, 0, tzinfo=UTC)
     server.clock.set(t0)
     _ready(server)
     h = server.http
@@ -112,7 +129,8 @@ def test_the_12_and_96_hour_deadlines_pass_and_a_file_goes_through_manual_proces
     r = h.post(f"/api/v1/etias/applications/{n}/decision", json={
         "officer": "nl.enu.3", "state": "NLD", "decision": "issue", "reason": "a namesake; answers consistent"})
     assert r.status_code == 200 and r.json()["status"] == "issued" and r.json()["flags"] == ["hit_assessed"]
-    carrier = h.post("/api/v1/etias/carrier-checks", json={
+    kl = carrier_key(server, "KL")
+    carrier = h.post("/api/v1/etias/carrier-checks", headers=kl, json={
         "carrier": "KL", "document_number": "P77007700", "issuing_country": "USA", "nationality": "USA",
         "travel_date": "2027-01-10", "entry_state": "NLD"}).json()
     assert carrier["answer"] == "OK"
@@ -126,6 +144,27 @@ def test_the_12_and_96_hour_deadlines_pass_and_a_file_goes_through_manual_proces
     r = h.post(f"/api/v1/etias/applications/{n}/revocation", json={
         "officer": "nl.enu.3", "state": "NLD", "grounds": ["37(1)(b)"], "reason": "new information"})
     assert r.status_code == 200 and r.json()["status"] == "revoked"
-    assert h.post("/api/v1/etias/carrier-checks", json={
+    assert h.post("/api/v1/etias/carrier-checks", headers=kl, json={
         "carrier": "KL", "document_number": "P77007700", "issuing_country": "USA", "nationality": "USA",
         "travel_date": "2027-01-10", "entry_state": "NLD"}).json()["answer"] == "NOT_OK"
+
+
+def test_a_revoked_carrier_key_is_refused_and_every_query_is_logged(server):
+    from sqlalchemy import select
+
+    from smartborders.core import clients
+    from smartborders.core.db import unit_of_work
+    from smartborders.etias.models import Log
+
+    server.clock.set(datetime(2026, 12, 20, 10, 0, tzinfo=UTC))
+    key = carrier_key(server, "U2")
+    q = {"carrier": "U2", "document_number": "K12121212", "issuing_country": "USA", "nationality": "USA",
+         "travel_date": "2027-08-01", "entry_state": "FRA"}
+    assert server.http.post("/api/v1/etias/carrier-checks", json=q, headers=key).json()["answer"] == "NOT_OK"
+    with unit_of_work(server.engine) as s:
+        clients.revoke(s, "U2", datetime.now(UTC))
+    r = server.http.post("/api/v1/etias/carrier-checks", json=q, headers=key)
+    assert r.status_code == 401 and "revoked" in r.json()["detail"]
+    with unit_of_work(server.engine, readonly=True) as s:
+        logged = s.execute(select(Log.authority, Log.purpose, Log.detail).where(Log.operation == "carrier_check")).all()
+    assert [(a, p, d["answer"]) for a, p, d in logged] == [("carrier:U2", "ETIAS Art. 45", "NOT_OK")]

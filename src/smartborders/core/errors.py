@@ -55,3 +55,15 @@ class Conflict(Problem):
     slug = "conflict"
     title = "The request conflicts with the current state"
     status = 409
+
+
+class Unauthenticated(Problem):
+    slug = "unauthenticated"
+    title = "Credentials are missing or not valid"
+    status = 401
+
+
+class Forbidden(Problem):
+    slug = "forbidden"
+    title = "These credentials do not allow this"
+    status = 403

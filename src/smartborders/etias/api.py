@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from smartborders.api.app import run_use_case
+from smartborders.core import clients
+from smartborders.core.errors import Forbidden
 from smartborders.etias import lists, manual, retention, screening_rules, service, statistics
 from smartborders.etias import schemas as S
 
@@ -36,11 +39,26 @@ async def get(request: Request,
     return await run_use_case(request, lambda ctx: service.get(ctx, number), readonly=True)
 
 
-@router.post("/carrier-checks", tags=["etias", "carriers"], responses=PROBLEMS)
-async def carrier_check(body: S.CarrierCheckIn, request: Request) -> S.CarrierCheckOut:
+_bearer = HTTPBearer(auto_error=False, description="a carrier's key: sbk_<client id>_<secret>")
+
+
+@router.post("/carrier-checks", tags=["etias", "carriers"], responses={
+    **PROBLEMS, 401: {"description": "No valid carrier key (problem+json)"},
+    403: {"description": "The key is another carrier's, or not a carrier's (problem+json)"}})
+async def carrier_check(body: S.CarrierCheckIn, request: Request,
+                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None
+                        ) -> S.CarrierCheckOut:
     """Art. 45: before boarding, does the passenger hold a valid travel authorisation? OK / NOT OK only;
-    not a decision on entry."""
-    return await run_use_case(request, lambda ctx: service.carrier_check(ctx, body))
+    not a decision on entry. Each carrier authenticates with its own key; every query is logged."""
+    header = f"Bearer {credentials.credentials}" if credentials else None
+
+    def use_case(ctx):  # type: ignore[no-untyped-def]
+        client = clients.authenticate(ctx.session, header, "carrier")
+        if client.code != body.carrier:
+            raise Forbidden(f"this key is carrier {client.code}'s, not {body.carrier}'s")
+        return service.carrier_check(ctx, body)
+
+    return await run_use_case(request, use_case)
 
 
 @router.get("/central-unit/queue", tags=["etias", "central unit"], responses=PROBLEMS)

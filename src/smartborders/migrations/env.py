@@ -7,6 +7,7 @@ from alembic import context
 import smartborders.ees.models  # noqa: F401  (registers the EES tables)
 import smartborders.interop.models  # noqa: F401  (the sBMS templates)
 import smartborders.etias.models  # noqa: F401  (the ETIAS application files)
+import smartborders.core.clients  # noqa: F401  (machine clients and their keys)
 from smartborders.core.db import Base
 
 target_metadata = Base.metadata

@@ -1,0 +1,84 @@
+"""Machine clients and their keys: carriers (ETIAS Art. 45, EES Art. 13(3)) and, later, crossing-point
+systems. Each client has its own key, shown once when it is made and stored only as a hash; a key is
+revoked, never edited. A request authenticates with `Authorization: Bearer sbk_<client id>_<secret>`.
+
+The keys are 256-bit random secrets, so a plain SHA-256 of the secret is enough to store them (a slow
+password hash such as argon2 protects low-entropy human passwords; issue 7 uses it for people).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from datetime import datetime
+
+from sqlalchemy import String, Uuid, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from smartborders.core.db import Base, UTCDateTime
+from smartborders.core.errors import Conflict, Forbidden, NotFound, Unauthenticated
+
+KINDS = ("carrier",)
+_TOKEN = re.compile(r"^Bearer sbk_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$")
+
+
+class ApiClient(Base):
+    __tablename__ = "api_client"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # e.g. the carrier's IATA code
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ClientExists(Conflict):
+    slug = "client-exists"
+    title = "A client with this code exists"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create(session, kind: str, code: str, name: str, now: datetime) -> tuple[ApiClient, str]:  # type: ignore[no-untyped-def]
+    """A new client and its key (returned once, never stored)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind: one of {', '.join(KINDS)}")
+    if not re.fullmatch(r"[A-Z0-9-]{2,16}", code):
+        raise ValueError("code: 2-16 capital letters, digits or hyphens")
+    if session.scalar(select(ApiClient).where(ApiClient.code == code)) is not None:
+        raise ClientExists(f"a client {code} exists (a revoked client keeps its code: give the new one another)")
+    secret = secrets.token_urlsafe(32)
+    c = ApiClient(kind=kind, code=code, name=name, key_hash=_hash(secret), created_at=now)
+    session.add(c)
+    session.flush()
+    return c, f"sbk_{c.id.hex}_{secret}"
+
+
+def revoke(session, code: str, now: datetime) -> ApiClient:  # type: ignore[no-untyped-def]
+    c = session.scalar(select(ApiClient).where(ApiClient.code == code))
+    if c is None:
+        raise NotFound(f"no client {code}")
+    if c.revoked_at is None:
+        c.revoked_at = now
+    session.flush()
+    return c
+
+
+def authenticate(session, authorization: str | None, kind: str) -> ApiClient:  # type: ignore[no-untyped-def]
+    """The client this header proves, or 401 (missing, malformed, unknown, wrong secret, revoked) /
+    403 (a client of another kind)."""
+    m = _TOKEN.match(authorization or "")
+    if m is None:
+        raise Unauthenticated("give the client's key: Authorization: Bearer sbk_...")
+    c = session.get(ApiClient, uuid.UUID(m.group(1)))
+    if c is None or not hmac.compare_digest(c.key_hash, _hash(m.group(2))) or c.revoked_at is not None:
+        raise Unauthenticated("the key is not valid, or was revoked")
+    if c.kind != kind:
+        raise Forbidden(f"a {c.kind} client may not do this")
+    return c
