@@ -184,10 +184,23 @@ def _automated_processing(ctx: Context, a: Application) -> None:
     else:
         a.status, a.decided_at = ISSUED, now
         a.valid_until = rules.valid_until(now.date(), a.document_expires_on)
-        a.notices = [*a.notices, f"{now.isoformat()} travel authorisation issued, valid until {a.valid_until} "
-                     "for the travel document of the application; it does not confer an automatic right of "
-                     "entry (Art. 36, 38)"]
+        a.notices = [*a.notices, issued_notice(a, now, "automatically")]
     ctx.session.flush()
+
+
+EES_WEB_SERVICE = "/api/v1/traveller/stay-queries"  # the EES web service of Art. 13 Reg. 2017/2226 (remaining authorised stay)
+
+
+def issued_notice(a: Application, now: Any, how: str) -> str:
+    """Art. 38(1): what the applicant is told when the authorisation is issued, point by point."""
+    return (f"{now.isoformat()} (a) travel authorisation {a.number} issued {how}; (b) valid from {now.date()} "
+            f"until {a.valid_until}; (c) present the same travel document ({a.document_country} {a.document_number}) "
+            "at entry: a new travel document needs a new application; (d) the entry conditions of Art. 6 of "
+            "Reg. (EU) 2016/399 apply, and a short stay is at most 90 days in any 180-day period; (e) the "
+            "authorisation does not confer an automatic right of entry; (f) border authorities may ask for "
+            "supporting documents; (g) a valid travel authorisation is needed for the whole stay; (h) check your "
+            f"remaining authorised stay at any time with the EES web service ({EES_WEB_SERVICE}); (j) you may ask for "
+            "revocation, and it is revoked if the conditions are no longer met (Art. 38(1), 41)")
 
 
 def get(ctx: Context, number: str) -> S.ApplicationOut:
@@ -348,8 +361,7 @@ def verify(ctx: Context, number: str, cmd: S.VerificationIn) -> S.CaseOut:
     if not kept:
         a.status, a.decided_at, a.due_at = ISSUED, now, None
         a.valid_until = rules.valid_until(now.date(), a.document_expires_on)
-        a.notices = [*a.notices, f"{now.isoformat()} travel authorisation issued, valid until {a.valid_until} "
-                     "(Art. 22(4), 36, 38)"]
+        a.notices = [*a.notices, issued_notice(a, now, "after the Central Unit's verification (Art. 22(4))")]
     else:
         a.status = MANUAL
         a.responsible_state = responsible_state(ctx, a, kept)
@@ -413,9 +425,7 @@ def decide(ctx: Context, number: str, cmd: S.DecisionIn) -> S.CaseOut:
         a.valid_until = rules.valid_until(now.date(), a.document_expires_on)
         a.flags = (["second_line_check"] if cmd.second_line_check or asked_flags
                    else ["hit_assessed"] if confirmed else [])
-        a.notices = [*a.notices, f"{now.isoformat()} travel authorisation issued by the national unit of "
-                     f"{cmd.state}, valid until {a.valid_until}; present the same travel document; it does not confer "
-                     "an automatic right of entry (Art. 36, 38)"]
+        a.notices = [*a.notices, issued_notice(a, now, f"by the national unit of {cmd.state} (Art. 26)")]
     else:
         a.status = "refused"
         a.decision_grounds = list(cmd.grounds)
