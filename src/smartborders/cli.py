@@ -526,6 +526,35 @@ def etias_housekeeping() -> None:
     _emit({"deadlines": swept, "erased": erased}, pretty=False)
 
 
+@etias_app.command("mail")
+def etias_mail(
+    to_dir: str = typer.Option(None, "--to-dir", help="Write each message as an .eml file in this folder."),
+    smtp: str = typer.Option(None, "--smtp", help="Send through this SMTP server, HOST:PORT."),
+    starttls: bool = typer.Option(False, "--starttls", help="Use STARTTLS with the SMTP server."),
+    sender: str = typer.Option("ETIAS <no-reply@etias.example.eu>", "--from", help="The From address."),
+) -> None:
+    """Mail every notice not yet mailed to its applicant (the ETIAS email service). Run it every minute."""
+    from pathlib import Path
+
+    from smartborders.etias import mailer
+
+    if (to_dir is None) == (smtp is None):
+        _fail("give one of --to-dir DIR or --smtp HOST:PORT", 2)
+    if smtp is not None:
+        host, _, port = smtp.rpartition(":")
+        if not host or not port.isdigit():
+            _fail("--smtp: HOST:PORT", 2)
+        send = mailer.to_smtp(host, int(port), starttls)
+    else:
+        send = mailer.to_folder(Path(to_dir))
+    engine = _engine()
+    _require_schema(engine)
+    out = mailer.drain(engine, send, sender=sender)
+    _emit(out, pretty=False)
+    if out["failed"]:
+        raise typer.Exit(1)
+
+
 @etias_app.command("statistics")
 def etias_statistics(
     start: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD) of submission."),

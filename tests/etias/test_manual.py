@@ -358,3 +358,27 @@ def test_statistics_count_without_identifying(w):
     assert f["totals"]["manual_share"] == round(1 / 8, 4)
     with w.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Log)) >= 1
+
+
+def test_every_notice_is_mailed_once_and_a_failed_send_stays_pending(w, tmp_path):
+    import email
+
+    from smartborders.etias import mailer
+
+    out = w.submit(background=background_yes())
+    folder = tmp_path / "outbox"
+    assert mailer.drain(w.engine, mailer.to_folder(folder))["messages_sent"] == 2  # received, national unit
+    assert mailer.drain(w.engine, mailer.to_folder(folder))["messages_sent"] == 0
+
+    def broken(m):
+        raise OSError("connection refused")
+
+    w.decide(out.number, "NLD", "refuse", ["37(1)(b)"])
+    r = mailer.drain(w.engine, broken)
+    assert r["failed"] == 1 and "connection refused" in r["errors"][0]
+    assert mailer.drain(w.engine, mailer.to_folder(folder))["messages_sent"] == 1
+    files = sorted(folder.glob("*.eml"))
+    assert len(files) == 3
+    last = email.message_from_bytes(files[-1].read_bytes())
+    assert last["To"] == "ana.ramirez@example.org" and out.number in last["Subject"]
+    assert "refused" in last.get_payload() and "appeal" in last.get_payload()

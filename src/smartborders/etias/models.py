@@ -17,7 +17,9 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Uuid,
+    event,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smartborders.core.db import Base, UTCDateTime
@@ -71,6 +73,9 @@ class Application(Base):
     review_state: Mapped[str | None] = mapped_column(String(3))
     # Art. 54(2): the applicant's signed consent to keep the file up to 3 more years, until this day.
     consent_until: Mapped[date | None] = mapped_column(Date)
+    # The email service (Art. 6(2)(f), 38, 42): notices[:notices_sent] were mailed; mail_pending marks the rest.
+    notices_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    mail_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false(), index=True)
 
     __table_args__ = (
         Index("ix_etias_application_identity", "surname", "birth_date", "nationality"),
@@ -249,3 +254,10 @@ class ScreeningRule(Base):
     retired_by: Mapped[str | None] = mapped_column(String(64))
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retired_reason: Mapped[str | None] = mapped_column(String(1000))
+
+
+@event.listens_for(Application.notices, "set")
+def _mail_pending(target: Application, value: list, old: object, initiator: object) -> None:
+    """Whatever the applicant is told is also mailed to them (etias/mailer.py)."""
+    if value and len(value) > (target.notices_sent or 0):
+        target.mail_pending = True
