@@ -13,10 +13,10 @@ the file number and the operation (Art. 69), no personal data.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 
 from smartborders.core.errors import Conflict
 from smartborders.ees.service import Context
@@ -84,8 +84,20 @@ def purge(ctx: Context, limit: int = 10_000) -> dict[str, int]:
     """Delete the files whose retention ended (Art. 54(1), (3)); answers how many, and why."""
     today = ctx.now().date()
     counts = {"validity_ended": 0, "five_years_after_refusal": 0, "source_data_deleted": 0}
-    rows = ctx.session.scalars(select(Application).where(
-        Application.status.in_(("issued", "refused", "annulled", "revoked"))).limit(limit)).all()
+    now = ctx.now()
+    ended = ("refused", "annulled", "revoked")
+    # Only the candidates, by index: issued and past validity (and consent); ended five years ago;
+    # ended on list data that were since removed.
+    expired = select(Application).where(
+        Application.status == "issued", Application.valid_until < today,
+        or_(Application.consent_until.is_(None), Application.consent_until < today))
+    old = select(Application).where(Application.status.in_(ended), func.coalesce(
+        Application.ended_at, Application.decided_at) < now - timedelta(days=365 * YEARS_AFTER_REFUSAL))
+    removed = select(Hit.application_id).join(ListEntry, ListEntry.reference == Hit.reference).where(
+        Hit.status.in_(("confirmed", "doubt")), Hit.source.in_(LIST_SOURCES), ListEntry.removed_at.is_not(None))
+    unsourced = select(Application).where(Application.status.in_(ended), Application.id.in_(removed))
+    rows = list({a.id: a for q in (expired, old, unsourced)
+                 for a in ctx.session.scalars(q.limit(limit))}.values())
     for a in rows:
         until = keep_until(a)
         why = None
