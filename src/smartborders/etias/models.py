@@ -80,6 +80,7 @@ class Application(Base):
     __table_args__ = (
         Index("ix_etias_application_identity", "surname", "birth_date", "nationality"),
         Index("ix_etias_application_document", "document_number", "document_country"),
+        Index("ix_etias_application_birth_date", "birth_date"),  # Art. 41 monitoring by date of birth
     )
 
 
