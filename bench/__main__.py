@@ -178,6 +178,8 @@ def main() -> None:
                         help="also 1:N fingerprint search over this many people x 4 fingers (e.g. 100000)")
     parser.add_argument("--etias", type=int, default=None, metavar="ENTRIES",
                         help="also ETIAS automated processing with a watchlist of this many entries (e.g. 100000)")
+    parser.add_argument("--etias-ees-files", type=int, default=1_000_000, metavar="FILES",
+                        help="EES files in the ETIAS run's database (its overstay and refusal checks)")
     args = parser.parse_args()
     if args.quick:
         args.travellers, args.histories, args.naive_sample = 100_000, 100, 2_000
@@ -208,7 +210,7 @@ def main() -> None:
     if args.etias:
         from bench import etias
 
-        rows += etias.run(None, args.etias, 2_000, 100)
+        rows += etias.run(None, args.etias, 2_000, 100, ees_files=args.etias_ees_files)
 
     print_table("smartborders bench", ("what", "measured", "goal", "against the naive model"), rows)
 

@@ -289,3 +289,21 @@ def test_the_border_check_shows_an_ltv_and_refuses_it_elsewhere(ees_engine):
         direction="entry", bcp="DE-FRA", document=t.document, identity=t.identity)), readonly=True)
     assert not elsewhere.etias.valid
     assert [f.refusal_reason for f in elsewhere.findings if f.code == "etias-ltv"] == ["C"]
+
+
+def test_an_entry_committed_late_with_a_lower_id_is_still_read(ees_engine):
+    """On PostgreSQL a transaction can commit a list entry with a lower id after a higher one was read."""
+    from smartborders.etias.screening import name_index
+
+    first = add(ees_engine, "watchlist", "WL-LATE-1", supplied_by="NL", name="Henrietta Oyelaran-Smith")
+    with unit_of_work(ees_engine) as s:
+        s.add(ListEntry(id=first + 10, list="sltd", reference="SLTD-LATE", document_number="Q1",
+                        document_country="USA", supplied_by="INTERPOL", added_at=NOW))
+    index = name_index(ees_engine)
+    with index.lock:
+        index.catch_up(ees_engine)
+    with unit_of_work(ees_engine) as s:  # lands after id first + 10 was read
+        s.add(ListEntry(id=first + 5, list="watchlist", reference="WL-LATE-2", name="Bartholomew Kwarteng-Ames",
+                        supplied_by="NL", added_at=NOW))
+    out = submit(ees_engine, application(person={"surname": "Kwarteng-Ames", "given_names": "Bartholomew"}))
+    assert [a for a, _, _ in hits(ees_engine, out.number)] == ["20(4)"]
