@@ -423,6 +423,7 @@ def run(url: str | None, watchlist: int, applications: int, planted: int, *, ees
     issued_returning = sum(status[j] == service.ISSUED for j in clean if j in returning_idx)
     false_hit_apps = sum(1 for j in clean if status[j] != service.ISSUED)
     ms = np.array([t for _, t, _, _ in done]) * 1e3
+    held = sum(status[j] != service.ISSUED for j in range(n))
     db = url.split(":", 1)[0].split("+")[0]
     procs = "one process" if workers == 1 else f"{workers} processes"
     return [
@@ -439,6 +440,10 @@ def run(url: str | None, watchlist: int, applications: int, planted: int, *, ees
         ("ETIAS screening precision (name hits on the planted entry)",
          f"{true_hits} of {len(name_hits)} ({true_hits / max(len(name_hits), 1):.0%})", "-",
          "every name hit of every application that is not its own planted entry counts as false"),
+        ("ETIAS share sent on for a person to check (not issued at once)",
+         f"{held / n:.1%} ({held:,} of {n:,})", "-",
+         (f"all planted ({len(planted_idx) + len(overstay_idx)} of {n:,}); the Central Unit "
+          "then sends on to manual processing what it cannot discard")),
         ("ETIAS EES overstayers found (Art. 20(2)(g))", f"{overstay_found} of {len(overstay_idx)}", "all",
          "planted EES files with a recorded overstay"),
         ("ETIAS lists loaded / matcher warmed", f"{len(rows):,} entries in {loaded:.1f} s; warm {warmed:.1f} s", "-",

@@ -24,6 +24,7 @@ import numpy as np
 from bench.table import print_table
 
 NOW = datetime(2026, 12, 20, 10, 0, tzinfo=UTC)
+KEPT = 0.4  # share of rule hits the Central Unit sends on to manual processing (synthetic)
 RULES = [
     {"id": "SYN-IM-1", "version": 1, "risk": "illegal_immigration", "basis": "33(2)(c)",
      "description": "synthetic: young unemployed applicants of two nationalities",
@@ -98,9 +99,19 @@ def run(applications: int, seed: int = 4404, min_group: int = 30) -> tuple[list[
         screening.warm(engine)
         bodies = _bodies(applications, seed)
         status: Counter[str] = Counter()
+        rng = np.random.default_rng(seed + 1)
         for b in bodies:
             cmd = S.ApplicationIn.model_validate(b)
-            status[run_uc(engine, clock, lambda ctx, cmd=cmd: service.submit(ctx, cmd)).status] += 1
+            out = run_uc(engine, clock, lambda ctx, cmd=cmd: service.submit(ctx, cmd))
+            status[out.status] += 1
+            if out.status == service.CENTRAL_UNIT:
+                # The Central Unit keeps a share of the rule hits as doubtful (manual processing, Art. 22(5)).
+                case = run_uc(engine, clock, lambda ctx, n=out.number: service.case(ctx, n), readonly=True)
+                keep = bool(rng.random() < KEPT)
+                verdict = S.VerificationIn(officer="cu.bench", hits=[S.HitDecisionIn(
+                    id=h.id, outcome="doubt" if keep else "discarded", reason="synthetic") for h in case.hits])
+                status["referred"] += run_uc(engine, clock, lambda ctx, n=out.number, v=verdict: service.verify(
+                    ctx, n, v)).status == service.MANUAL
         with engine.connect() as conn:
             rs = screening_rules.active(conn)
         data = [dict(b, client_id=None) for b in bodies]
@@ -118,6 +129,7 @@ def run(applications: int, seed: int = 4404, min_group: int = 30) -> tuple[list[
         ("issued at once", f"{status['issued']:,}", "", f"{status['issued'] / len(bodies):.1%}"),
         ("to the Central Unit", f"{status['central_unit_verification']:,}", "",
          f"{status['central_unit_verification'] / len(bodies):.1%}"),
+        ("to manual processing", f"{status['referred']:,}", "", f"the Central Unit kept {KEPT:.0%} of rule hits"),
         ("groups flagged", str(len(report.flags)), "", f"four-fifths band, groups of >= {min_group}"),
     ]
     return rows, sri.render_markdown(report)
