@@ -10,10 +10,9 @@ from functools import partial
 from typing import Any, TypeVar
 
 import anyio
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -190,9 +189,6 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home() -> str:
-        return _HOME
 
     app.include_router(ees_router)
     from smartborders.interop.api import router as interop_router
@@ -201,17 +197,8 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
     from smartborders.etias.api import router as etias_router
 
     app.include_router(etias_router)
+    from smartborders.web import mount
+
+    mount(app)  # the consoles
     return app
 
-
-_HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>smartborders</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto">
-<h1>smartborders</h1>
-<p>The EU Entry/Exit System, served. The consoles come next; meanwhile the API:</p>
-<ul>
-<li><a href="/openapi.json">OpenAPI description</a> (<a href="/docs">interactive docs</a> need the internet for their scripts)</li>
-<li><a href="/health">/health</a> · <a href="/metrics">/metrics</a></li>
-<li><a href="/api/v1/overstayers">the overstayers list</a> (EES Art. 12)</li>
-<li><a href="/api/v1/statistics?date_from=2026-01-01&amp;date_to=2026-12-31&amp;group_by=bcp">statistics by crossing point</a></li>
-</ul>
-</body></html>"""

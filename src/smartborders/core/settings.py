@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     etias_start: date = Field(default=date(2026, 12, 31), description="The day ETIAS starts operating.")
     etias_optional_months: int = Field(default=6, ge=0, le=18, description="Art. 83(1): optional period.")
     etias_grace_months: int = Field(default=6, ge=0, le=12, description="Art. 83(2): grace period.")
+    # The consoles' session cookies are signed with this key. Unset: a random key per process (fine for
+    # one process and the demo; several workers or a restart then log everyone out).
+    secret_key: str | None = Field(default=None, min_length=32, description="Signs the consoles' session cookies.")
 
     @field_validator("log_level", mode="before")
     @classmethod

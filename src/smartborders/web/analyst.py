@@ -1,0 +1,15 @@
+"""The analyst console (issue 6), being built."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from smartborders.web.auth import User
+from smartborders.web.common import _, render, require
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/analyst")
+async def index(request: Request, user: User = Depends(require("analyst"))):  # type: ignore[no-untyped-def]  # noqa: B008
+    return render(request, "placeholder.html", title=_(request, "Analyst"))
