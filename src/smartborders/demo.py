@@ -70,6 +70,7 @@ def serve_demo(port: int = 8000, open_browser: bool = True, travellers: int = 30
     and a month of traffic, then the API. /health answers while the data is still being generated."""
     import threading
     import webbrowser
+
     import uvicorn
     from sqlalchemy import func, select
 
@@ -99,9 +100,14 @@ def serve_demo(port: int = 8000, open_browser: bool = True, travellers: int = 30
             from smartborders.sim.biometrics import enrol_population
 
             bio = enrol_population(engine, SystemClock().now())
+            from smartborders.sim.etias import seed_etias
+
+            et = seed_etias(engine, SystemClock().now())
             state.status["demo_data"] = (f"ready: {counts['files']} individual files, {counts['records']} "
                                          f"entry/exit records, {counts['overstays_inside']} overstayers inside; "
-                                         f"{bio['faces']} faces in the sBMS, {bio['links']} MID links")
+                                         f"{bio['faces']} faces in the sBMS, {bio['links']} MID links; ETIAS: "
+                                         f"{et['issued']} issued, {et['central_unit']} for the Central Unit, "
+                                         f"{et['national_unit']} for the national unit of NLD")
         except Exception as exc:  # noqa: BLE001 - the server stays up; the failure is shown on /health
             state.status["demo_data"] = f"failed: {type(exc).__name__}: {exc}"
 
@@ -115,6 +121,10 @@ def serve_demo(port: int = 8000, open_browser: bool = True, travellers: int = 30
     console.rule("[bold]smartborders — a live Entry/Exit System")
     console.print(f"database: {engine.url.render_as_string(hide_password=True)}")
     console.print(f"serving on {address}  (API description at {address}/openapi.json; Ctrl-C stops)")
+    console.print(f"open {address} and sign in (demo sign-in: a name and a role): a border guard at NL-AMS checks "
+                  "a traveller; the ETIAS Central Unit verifies hits and a national unit officer of NLD decides; a "
+                  "traveller asks how long they may stay and applies for ETIAS; an analyst sees the dashboards. "
+                  f"The data load takes a minute or two: {address}/health says when it is ready.")
     if open_browser:
         threading.Timer(1.5, lambda: webbrowser.open(address)).start()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
