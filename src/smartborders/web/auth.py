@@ -12,12 +12,14 @@ from typing import Any
 
 from fastapi import Request
 
+from smartborders.web.i18n import N_
+
 ROLES = {
-    "border_guard": "Border guard",
-    "etias_central_unit": "ETIAS Central Unit officer",
-    "etias_national_unit": "ETIAS national unit officer",
-    "traveller": "Traveller",
-    "analyst": "Analyst / supervisor",
+    "border_guard": N_("Border guard"),
+    "etias_central_unit": N_("ETIAS Central Unit officer"),
+    "etias_national_unit": N_("ETIAS national unit officer"),
+    "traveller": N_("Traveller"),
+    "analyst": N_("Analyst / supervisor"),
 }
 # Where each role lands, and the consoles it may open (path prefixes).
 HOME = {
@@ -83,5 +85,6 @@ def nav(user: User | None) -> list[tuple[str, str]]:
     """The consoles this user may open, as (path, label)."""
     if user is None:
         return []
-    labels = {"/border": "Border check", "/etias": "ETIAS cases", "/traveller": "Traveller", "/analyst": "Dashboards"}
+    labels = {"/border": N_("Border check"), "/etias": N_("ETIAS cases"), "/traveller": N_("Traveller"),
+              "/analyst": N_("Dashboards")}
     return [(path, labels[path]) for path, roles in CONSOLES.items() if user.role in roles]

@@ -67,3 +67,36 @@ def negotiate(accept_language: str | None, wanted: str | None = None) -> str:
             if candidate in have:
                 return candidate
     return DEFAULT
+
+
+def N_(message: str) -> str:  # noqa: N802 - the usual name of the marker
+    """Marks a message for extraction where it is defined (it is translated where it is shown)."""
+    return message
+
+
+def extract(out: Path) -> int:
+    """Write the message template (.pot) of the consoles: `_("...")` and `{% trans %}` in the templates,
+    `_(request, "...")` and `N_("...")` in the code. Answers how many messages."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import write_po
+
+    root = Path(__file__).parent
+    cat = Catalog(project="smartborders", charset="utf-8")
+    runs = [
+        ([("templates/**.html", "jinja2")], {"_": None, "gettext": None, "ngettext": (1, 2)},
+         {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}),
+        ([("**.py", "python")], {"_": (2,), "N_": None}, {}),
+    ]
+    for method_map, keywords, options in runs:
+        for filename, lineno, message, comments, _context in extract_from_dir(
+                str(root), method_map, options_map=options, keywords=keywords,
+                strip_comment_tags=True):
+            cat.add(message, None, [(filename, lineno)], auto_comments=comments)
+    with out.open("wb") as f:
+        write_po(f, cat, sort_output=True, omit_header=False)
+    return len(cat)
+
+
+if __name__ == "__main__":  # python -m smartborders.web.i18n: refresh locales/messages.pot
+    print(extract(LOCALES / "messages.pot"), "messages in", LOCALES / "messages.pot")

@@ -47,3 +47,14 @@ def test_forms_need_the_session_token_and_pages_carry_safe_headers(server):
     ok = server.http.post("/login", data={"csrf": token, "name": "X", "role": "analyst", "next": "//evil.example"},
                           follow_redirects=False)
     assert ok.status_code == 303 and ok.headers["location"] == "/analyst"  # no open redirect
+
+
+def test_the_message_catalogue_switches_the_language(page):
+    login(page, "traveller", "Reisende")
+    with page.expect_navigation():
+        page.get_by_label("Language").select_option("nl")
+    assert page.get_by_role("button", name="Afmelden").is_visible()
+    assert page.locator("html").get_attribute("lang") == "nl"
+    with page.expect_navigation():
+        page.get_by_label("Taal").select_option("en")
+    assert page.get_by_role("button", name="Sign out").is_visible()
