@@ -69,7 +69,7 @@ def negotiate(accept_language: str | None, wanted: str | None = None) -> str:
     return DEFAULT
 
 
-def N_(message: str) -> str:  # noqa: N802 - the usual name of the marker
+def N_(message: str) -> str:
     """Marks a message for extraction where it is defined (it is translated where it is shown)."""
     return message
 
