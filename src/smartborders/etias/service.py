@@ -214,6 +214,27 @@ def get(ctx: Context, number: str) -> S.ApplicationOut:
     return _out(ctx, a)
 
 
+def _fold(text: str) -> str:
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold().strip()
+
+
+def own_applications(ctx: Context, document_number: str, document_country: str, surname: str,
+                     birth_date: date) -> list[S.ApplicationOut]:
+    """Art. 64: an applicant's access to their own applications for one travel document, only where the
+    surname (whatever the case and accents) and the date of birth agree; each access is logged."""
+    rows = ctx.session.scalars(select(Application).where(
+        Application.document_number == document_number, Application.document_country == document_country,
+        Application.birth_date == birth_date).order_by(Application.submitted_at)).all()
+    out = []
+    for a in rows:
+        if _fold(a.surname) == _fold(surname):
+            log(ctx, "applicant", "applicant", "ETIAS Art. 64", "access", a.number)
+            out.append(_out(ctx, a))
+    return out
+
+
 def valid_authorisation(session: Any, document_number: str, document_country: str, on: date) -> Application | None:
     """The issued travel authorisation for this travel document valid on that day, if any (Art. 36-38:
     it is linked to the document)."""
