@@ -22,7 +22,9 @@
   });
   // After htmx swaps in a result, move focus to it so screen readers and the keyboard follow.
   document.addEventListener("htmx:afterSwap", function (e) {
-    var f = e.detail.target.querySelector("[data-focus]") || e.detail.target;
+    var t = e.detail.target;
+    if (!t || !t.querySelector) { return; }  // a history restore swaps with no target
+    var f = t.querySelector("[data-focus]") || t;
     if (f && f.focus) { if (!f.hasAttribute("tabindex")) { f.setAttribute("tabindex", "-1"); } f.focus(); }
   });
 })();
