@@ -662,13 +662,14 @@ def demo(
     port: int = typer.Option(8000, help="Port to serve on."),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
     tour_only: bool = typer.Option(False, "--tour", help="Only print the tour of the travel rules."),
+    travellers: int = typer.Option(3000, min=10, max=1_000_000, help="Synthetic travellers in a new database."),
 ) -> None:
     """The travel rules in the terminal, then a live EES with synthetic travellers on SQLite."""
     from smartborders.demo import serve_demo, tour
 
     tour()
     if not tour_only:
-        serve_demo(port=port, open_browser=not no_browser)
+        serve_demo(port=port, open_browser=not no_browser, travellers=travellers)
 
 
 def main() -> None:
