@@ -200,5 +200,12 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
     from smartborders.web import mount
 
     mount(app)  # the consoles
+    from smartborders.api import guards
+    from smartborders.core.settings import get_settings as _settings
+
+    if _settings().rate_limits:
+        app.add_middleware(guards.RateLimit, storage=_settings().rate_limit_storage)
+    app.add_middleware(guards.BodyLimit)  # outermost: a body too large is refused before anything reads it
+    guards.document(app)
     return app
 

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # The consoles' session cookies are signed with this key. Unset: a random key per process (fine for
     # one process and the demo; several workers or a restart then log everyone out).
     secret_key: str | None = Field(default=None, min_length=32, description="Signs the consoles' session cookies.")
+    # Rate limits on the public endpoints (api/guards.py): on by default; their counters in this process's
+    # memory, or shared through `limits` storage such as redis://host:6379 when several workers serve.
+    rate_limits: bool = Field(default=True, description="Limit the request rate of the public endpoints.")
+    rate_limit_storage: str = Field(default="memory://", description="Where the rate-limit counters live.")
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -117,6 +117,12 @@ async def purge(request: Request, dry_run: bool = False, as_of: date | None = No
     """Art. 34: erase what the retention periods no longer allow to keep (a dry run only counts)."""
     from smartborders.ees.purge import purge as run_purge
 
+    if as_of is not None and not date(2000, 1, 1) <= as_of <= date(2200, 12, 31):
+        from smartborders.core.errors import InvalidInput
+
+        raise InvalidInput("as_of: a day between 2000-01-01 and 2200-12-31 (the retention periods count back "
+                           "from it)")
+
     return await _run(request, lambda ctx: run_purge(ctx, as_of=as_of, dry_run=dry_run))
 
 
