@@ -446,6 +446,99 @@ def overstays(
     console.print(table)
 
 
+fallback_app = typer.Typer(help="EES Art. 21 fall-back at a crossing point: record locally, upload later.",
+                           no_args_is_help=True)
+app.add_typer(fallback_app, name="fallback")
+_QUEUE_OPT = typer.Option(..., "--queue", help="the local fall-back queue (a SQLite file; created if absent)")
+_URL_OPT = typer.Option(..., "--url", help="the central EES, e.g. http://127.0.0.1:8000")
+_TOKEN_OPT = typer.Option(None, "--token", envvar="SMARTBORDERS_FALLBACK_TOKEN", help="per-client key (Bearer)")
+_TIMEOUT_OPT = typer.Option(5.0, "--timeout", min=0.1, help="seconds to wait for the central system")
+
+
+def _fallback_record(kind: str, queue: str, url: str, token: str | None, timeout: float) -> None:
+    from pydantic import ValidationError
+
+    from smartborders.fallback import FallbackClient, Rejected
+    from smartborders.fallback.client import COMMANDS
+
+    try:
+        command = COMMANDS[kind].model_validate_json(sys.stdin.read())
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()))
+    with FallbackClient(url, queue, token=token, timeout=timeout) as client:
+        try:
+            receipt = client.record(kind, command)  # type: ignore[arg-type]
+        except Rejected as exc:
+            _emit({"status": "rejected", "http_status": exc.status, "problem": exc.problem}, False)
+            raise typer.Exit(1) from None
+    _emit(receipt.to_json(), False)
+
+
+@fallback_app.command("record-entry")
+def fallback_record_entry(queue: str = _QUEUE_OPT, url: str = _URL_OPT, token: str | None = _TOKEN_OPT,
+                          timeout: float = _TIMEOUT_OPT) -> None:
+    """Record an entry (EntryCommand JSON on stdin): {"status": "recorded"|"queued", ...}."""
+    _fallback_record("entry", queue, url, token, timeout)
+
+
+@fallback_app.command("record-exit")
+def fallback_record_exit(queue: str = _QUEUE_OPT, url: str = _URL_OPT, token: str | None = _TOKEN_OPT,
+                         timeout: float = _TIMEOUT_OPT) -> None:
+    """Record an exit (ExitCommand JSON on stdin)."""
+    _fallback_record("exit", queue, url, token, timeout)
+
+
+@fallback_app.command("record-refusal")
+def fallback_record_refusal(queue: str = _QUEUE_OPT, url: str = _URL_OPT, token: str | None = _TOKEN_OPT,
+                            timeout: float = _TIMEOUT_OPT) -> None:
+    """Record a refusal of entry (RefusalCommand JSON on stdin)."""
+    _fallback_record("refusal", queue, url, token, timeout)
+
+
+def _fallback_queue(queue: str) -> Any:
+    from pathlib import Path
+
+    from smartborders.fallback import Queue
+
+    if not Path(queue).is_file():
+        _fail(f"no fall-back queue at {queue}")
+    return Queue(queue)
+
+
+@fallback_app.command("status")
+def fallback_status(queue: str = typer.Option(..., "--queue")) -> None:
+    """Counts: queued, held (behind a conflict), conflicts, uploaded; the oldest queued crossing."""
+    from smartborders.fallback import FallbackClient
+
+    with FallbackClient("http://unused.invalid", _fallback_queue(queue)) as client:
+        _emit(client.status(), False)
+
+
+@fallback_app.command("flush")
+def fallback_flush(queue: str = typer.Option(..., "--queue"), url: str = _URL_OPT,
+                   token: str | None = _TOKEN_OPT, timeout: float = _TIMEOUT_OPT) -> None:
+    """Upload the queue in order: prints what was uploaded, replayed, conflicted and held."""
+    from smartborders.fallback import FallbackClient
+
+    with FallbackClient(url, _fallback_queue(queue), token=token, timeout=timeout) as client:
+        report = client.flush()
+    _emit(report.to_json(), False)
+
+
+@fallback_app.command("conflicts")
+def fallback_conflicts(queue: str = typer.Option(..., "--queue"),
+                       dismiss: str | None = typer.Option(None, "--dismiss", help="client id an operator has "
+                                                          "dealt with: forget it, release the traveller's next")) -> None:
+    """The crossings the central system refused on upload, with its problem+json."""
+    with _fallback_queue(queue) as q:
+        if dismiss is not None:
+            if not q.dismiss(dismiss):
+                _fail(f"no conflict with client id {dismiss}")
+            _emit({"dismissed": dismiss}, False)
+            return
+        _emit({"conflicts": q.conflicts()}, False)
+
+
 clients_app = typer.Typer(help="Machine clients (carriers) and their keys.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 
