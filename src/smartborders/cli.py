@@ -587,6 +587,62 @@ def clients_revoke(code: str = typer.Argument(..., help="The client's code.")) -
     _emit(out, pretty=False)
 
 
+audit_app = typer.Typer(help="The audit log (EES Art. 46, ETIAS Art. 69): seal, verify, tail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("seal")
+def audit_seal() -> None:
+    """Seal the rows not yet in the hash chain (the server does this every second)."""
+    from smartborders.audit.service import seal
+
+    engine = _engine()
+    _require_schema(engine)
+    _emit({"sealed": seal(engine)}, pretty=False)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    do_seal: bool = typer.Option(False, "--seal", help="Seal pending rows first."),
+    expect: str | None = typer.Option(None, "--expect", metavar="SEQ:HASH",
+                                      help="A head recorded earlier (e.g. from a previous verify): it must still be there."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Walk the hash chain: exit 0 when intact, 1 naming the first bad sequence number."""
+    from smartborders.audit.service import seal, verify
+
+    anchor = None
+    if expect is not None:
+        seq, _, digest = expect.partition(":")
+        if not seq.isdigit() or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            _fail("--expect: SEQ:HASH, e.g. 120:3f5a... (64 hex digits)")
+        anchor = (int(seq), digest)
+    engine = _engine()
+    _require_schema(engine)
+    if do_seal:
+        seal(engine)
+    verdict = verify(engine, anchor)
+    if as_json:
+        _emit(verdict.as_dict(), pretty=False)
+    elif verdict.ok:
+        typer.echo(f"audit log intact: {verdict.sealed} sealed rows, head {verdict.head_seq}:{verdict.head_hash}, "
+                   f"{verdict.unsealed} not yet sealed")
+    else:
+        typer.echo(f"audit log BROKEN at seq {verdict.first_bad}: {verdict.problem}", err=True)
+    raise typer.Exit(0 if verdict.ok else 1)
+
+
+@audit_app.command("tail")
+def audit_tail(n: int = typer.Option(20, "-n", min=1, max=10000, help="How many rows, newest first.")) -> None:
+    """The newest rows of the audit log, one JSON object per line."""
+    from smartborders.audit.service import tail
+
+    engine = _engine()
+    _require_schema(engine)
+    for row in tail(engine, n):
+        typer.echo(json.dumps(row, ensure_ascii=False))
+
+
 etias_app = typer.Typer(help="ETIAS: deadlines and retention, statistics, the fairness report.", no_args_is_help=True)
 app.add_typer(etias_app, name="etias")
 

@@ -148,6 +148,10 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
                         registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 
     app.add_middleware(_Metrics, requests=requests, latency=latency)
+    from smartborders.audit.middleware import AuditMiddleware
+
+    # Added before mount(): it runs inside the consoles' session middleware, so it sees the signed-in user.
+    app.add_middleware(AuditMiddleware, engine=engine)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):  # type: ignore[no-untyped-def]
@@ -197,6 +201,9 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
     from smartborders.etias.api import router as etias_router
 
     app.include_router(etias_router)
+    from smartborders.ees.rights_api import router as rights_router
+
+    app.include_router(rights_router)
     from smartborders.web import mount
 
     mount(app)  # the consoles

@@ -68,7 +68,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     # No ping on checkout: it is a round trip on every transaction (5% of a border check's time,
     # measured). A connection that died with its server raises a disconnect error instead, which
     # drops the whole pool, and `ees.service.run` retries the use case on a fresh connection.
-    return create_engine(url, echo=echo, pool_size=10, max_overflow=20,
+    # hide_parameters: a database error never carries the bound values (names, document numbers) into a
+    # log line (no personal data in ordinary logs, EES Art. 46).
+    return create_engine(url, echo=echo, pool_size=10, max_overflow=20, hide_parameters=True,
                          connect_args={"options": "-c jit=off"})
 
 
@@ -76,7 +78,8 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, echo=echo, hide_parameters=True,
+                           connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]

@@ -13,7 +13,9 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     if numeric is None:
         raise ValueError(f"unknown log level {level!r}")
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if json
+        # Plain tracebacks: the default rich ones print every frame's locals (requests, personal data).
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[

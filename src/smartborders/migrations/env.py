@@ -8,6 +8,8 @@ import smartborders.ees.models  # noqa: F401  (registers the EES tables)
 import smartborders.interop.models  # noqa: F401  (the sBMS templates)
 import smartborders.etias.models  # noqa: F401  (the ETIAS application files)
 import smartborders.core.clients  # noqa: F401  (machine clients and their keys)
+import smartborders.audit.models  # noqa: F401  (the audit log)
+import smartborders.ees.rights  # noqa: F401  (data-subject requests, EES Art. 52)
 from smartborders.core.db import Base
 
 target_metadata = Base.metadata
