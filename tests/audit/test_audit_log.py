@@ -165,3 +165,28 @@ def test_the_writer_groups_rows_and_ends_when_idle(ees_engine):
     assert again.wait(10)
     writer.stop()
     assert seal(ees_engine) == 21 and verify(ees_engine).ok
+
+
+def test_a_failed_write_is_told_to_the_request_even_when_the_log_stream_is_closed(tmp_path):
+    """Found in CI: the writer thread logged the failure to a closed stream, died, and left the request
+    waiting forever. The request is told first; the log line may fail."""
+    import io
+    import threading
+
+    import structlog
+
+    from smartborders.audit.service import AuditWriter
+    from smartborders.core.db import make_engine
+    from smartborders.core.logging import configure_logging
+
+    closed = io.StringIO()
+    closed.close()
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=closed))
+    try:
+        writer = AuditWriter(make_engine(f"sqlite:///{tmp_path / 'empty.db'}"), idle=0.2)  # no audit table
+        told = threading.Event()
+        got: list[BaseException | None] = []
+        writer.submit({"at": datetime.now(UTC)}, lambda e: (got.append(e), told.set()))
+        assert told.wait(10) and got[0] is not None
+    finally:
+        configure_logging("INFO", json=True)

@@ -78,6 +78,14 @@ def write(engine: Engine, rows: list[dict[str, Any]]) -> None:
         session.execute(insert(AuditEvent), rows)
 
 
+def _safe_log(level: str, event: str, **kw: Any) -> None:
+    """A log line from a background thread that must never die of it (a closed stream, say)."""
+    try:
+        getattr(log, level)(event, **kw)
+    except Exception:  # noqa: BLE001, S110 - the thread's work matters more than its log line
+        pass
+
+
 class AuditWriter:
     """One thread per process that inserts the rows handed to it, grouping whatever is waiting into one
     transaction (group commit), and then tells each caller. The API holds a response until its row is
@@ -147,13 +155,14 @@ class AuditWriter:
         try:
             write(self.engine, [row for row, _ in batch])
         except Exception as exc:  # noqa: BLE001 - each waiting request is told, and fails closed
-            log.error("audit rows not written", rows=len(batch), error=type(exc).__name__)
             error = exc
         for _, done in batch:
             try:
                 done(error)
             except Exception:  # noqa: BLE001, S110 - a caller that went away
                 pass
+        if error is not None:  # after the callers are told: a failing log must not strand them
+            _safe_log("error", "audit rows not written", rows=len(batch), error=type(error).__name__)
 
 
 # -- sealing -----------------------------------------------------------------------------------------
@@ -211,7 +220,7 @@ class Sealer:
             try:
                 seal(self.engine)
             except Exception as exc:  # noqa: BLE001 - tried again next interval; rows stay unsealed, not lost
-                log.warning("audit sealing failed", error=type(exc).__name__)
+                _safe_log("warning", "audit sealing failed", error=type(exc).__name__)
 
 
 # -- verifying ---------------------------------------------------------------------------------------
