@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # The consoles' session cookies are signed with this key. Unset: a random key per process (fine for
     # one process and the demo; several workers or a restart then log everyone out).
     secret_key: str | None = Field(default=None, min_length=32, description="Signs the consoles' session cookies.")
+    # Reg. 2025/1534: heavy-traffic modes per crossing point are allowed in this window only (after the
+    # progressive start: 90 days from 10 April 2026, extended by 60 [R]); a new act moves it.
+    ees_derogation_from: date = Field(default=date(2026, 4, 10), description="First day a BCP mode may be set.")
+    ees_derogation_until: date = Field(default=date(2026, 9, 6), description="Last day a BCP mode may be in force.")
     # Rate limits on the public endpoints (api/guards.py): on by default; their counters in this process's
     # memory, or shared through `limits` storage such as redis://host:6379 when several workers serve.
     rate_limits: bool = Field(default=True, description="Limit the request rate of the public endpoints.")

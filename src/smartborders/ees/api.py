@@ -7,13 +7,13 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import BaseModel
 
 from smartborders.api.app import run_use_case
 from smartborders.core.errors import InvalidInput
+from smartborders.ees import modes, service
 from smartborders.ees import schemas as S
-from smartborders.ees import service
 from smartborders.ees.service import Context
 
 router = APIRouter(prefix="/api/v1")
@@ -184,3 +184,31 @@ async def calculator(body: CalculatorRequest) -> S.StayOut:
     except StayInputError as exc:
         raise InvalidInput(exc.detail) from None
     return service.stay_out(a)
+
+
+# ---- heavy-traffic modes of a crossing point (Reg. 2025/1534) ----------------------------------------
+
+
+@router.get("/bcps/{code}/modes", tags=["border", "supervision"], responses=PROBLEMS)
+async def bcp_modes(request: Request, code: str = Path(min_length=2, max_length=16, pattern=r"^[A-Z0-9-]+$")
+                    ) -> modes.ModesOut:
+    """The mode in force at a crossing point now (full, no_biometrics, suspended) and its history."""
+    return await _run(request, lambda ctx: modes.modes(ctx, code), readonly=True)
+
+
+@router.post("/bcps/{code}/modes", tags=["border", "supervision"], status_code=status.HTTP_201_CREATED,
+             responses=PROBLEMS)
+async def set_bcp_mode(body: modes.ModeIn, request: Request,
+                       code: str = Path(min_length=2, max_length=16, pattern=r"^[A-Z0-9-]+$")) -> modes.ModeOut:
+    """A supervisor lets the crossing point record without biometrics, or suspends EES registration there,
+    for at most 6 hours, inside the window the law allows."""
+    return await _run(request, lambda ctx: modes.set_mode(ctx, code, body))
+
+
+@router.post("/bcps/{code}/modes/{mode_id}/end", tags=["border", "supervision"], responses=PROBLEMS)
+async def end_bcp_mode(body: modes.ModeEndIn, request: Request,
+                       code: str = Path(min_length=2, max_length=16, pattern=r"^[A-Z0-9-]+$"),
+                       mode_id: str = Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-]{36}$")
+                       ) -> modes.ModeOut:
+    """End a mode early: full operation again."""
+    return await _run(request, lambda ctx: modes.end_mode(ctx, code, mode_id, body))

@@ -1010,9 +1010,21 @@ def _crossing(ctx: Context, cmd: S.Crossing) -> _Crossing:
     return _Crossing(bcp, at, on, doc_in, ident, f, recs)
 
 
+def _in_bcp_mode(ctx: Context, cmd: Any, live: Any) -> tuple[Any, Any]:
+    """The crossing point's heavy-traffic mode (Reg. 2025/1534, ees/modes.py), after the replay check of
+    the first query: suspended refuses the record; without biometrics drops what was captured."""
+    from smartborders.ees import modes
+
+    applied = modes.apply(ctx, cmd)
+    if applied is not cmd:
+        return applied, _Live()
+    return cmd, live
+
+
 def _record_entry(ctx: Context, cmd: S.EntryCommand) -> S.EntryResult:
     live = _Live() if cmd.heavy_traffic else _capture(cmd.biometrics)
     c = _crossing(ctx, cmd)
+    cmd, live = _in_bcp_mode(ctx, cmd, live)
     bcp, at, on, doc_in, ident, f, records = c.bcp, c.at, c.on, c.document, c.identity, c.file, c.records
     created = f is None
     check = None
@@ -1134,6 +1146,7 @@ def record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
 def _record_exit(ctx: Context, cmd: S.ExitCommand) -> S.ExitResult:
     live = _Live() if cmd.heavy_traffic else _capture(cmd.biometrics)
     c = _crossing(ctx, cmd)
+    cmd, live = _in_bcp_mode(ctx, cmd, live)
     bcp, at, on, doc_in, ident, f = c.bcp, c.at, c.on, c.document, c.identity, c.file
     check = _verify(ctx, f, live) if f is not None else None
     rec = next((r for r in c.records if r.exit_at is None), None)
@@ -1206,6 +1219,7 @@ def record_refusal(ctx: Context, cmd: S.RefusalCommand) -> S.RefusalResult:
 
 def _record_refusal(ctx: Context, cmd: S.RefusalCommand) -> S.RefusalResult:
     c = _crossing(ctx, cmd)
+    cmd, _ = _in_bcp_mode(ctx, cmd, None)
     bcp, at, on, doc_in, ident, f = c.bcp, c.at, c.on, c.document, c.identity, c.file
     created = f is None
     f = _orm(f) if f is not None else _create_file(ctx, ident, doc_in, cmd.authority, at, None, on)

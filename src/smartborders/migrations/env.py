@@ -10,6 +10,7 @@ import smartborders.etias.models  # noqa: F401  (the ETIAS application files)
 import smartborders.core.clients  # noqa: F401  (machine clients and their keys)
 import smartborders.audit.models  # noqa: F401  (the audit log)
 import smartborders.ees.rights  # noqa: F401  (data-subject requests, EES Art. 52)
+import smartborders.ees.modes  # noqa: F401  (heavy-traffic modes of a crossing point)
 from smartborders.core.db import Base
 
 target_metadata = Base.metadata
