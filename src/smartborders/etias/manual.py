@@ -46,9 +46,6 @@ AFTER_ANSWER_HOURS = 96  # Art. 32(2) [K]
 AFTER_INTERVIEW_HOURS = 48  # Art. 32(2) [K]
 INTERVIEW_WITHIN_DAYS = 30  # [K] official guidance
 LTV_MAX_DAYS = 90  # Art. 44 [K]
-MANUAL = "manual_processing"
-ISSUED = "issued"
-ENDED = ("refused", "annulled", "revoked")
 
 
 class ApplicationNotFound(NotFound):
@@ -130,7 +127,7 @@ def request_status(r: InfoRequest, now: datetime) -> str:
 
 
 def _responsible(a: Application, state: str) -> None:
-    if a.status != MANUAL:
+    if a.status != rules.MANUAL:
         raise WrongStep(f"application {a.number} is {a.status}, not in manual processing", status=a.status)
     if state != a.responsible_state:
         raise NotResponsible(f"{a.responsible_state} is responsible for application {a.number} (Art. 25)",
@@ -193,16 +190,16 @@ def case_parts(ctx: Context, a: Application) -> dict[str, Any]:
     appeals = ctx.session.scalars(select(Appeal).where(Appeal.application_id == a.id).order_by(Appeal.recorded_at))
     reqs = requests_of(ctx, a)
     waiting = None
-    if a.status == "central_unit_verification":
+    if a.status == rules.CENTRAL_UNIT:
         waiting = "central_unit"
-    elif a.status == MANUAL:
+    elif a.status == rules.MANUAL:
         if any(r.status == "open" for r in reqs):
             waiting = "applicant"
         elif any(consultation_status(c, now) == "pending" for c in cons):
             waiting = "consultation"
         else:
             waiting = "national_unit"
-    elif a.status == ISSUED and a.review_state:
+    elif a.status == rules.ISSUED and a.review_state:
         waiting = "national_unit"
     return dict(  # noqa: C408 - keyword names are the CaseOut fields
         waiting_on=waiting, review_state=a.review_state, ended_grounds=list(a.end_grounds or []), requests=reqs,
@@ -276,7 +273,7 @@ def opinion(ctx: Context, number: str, consultation_id: str, cmd: S.OpinionIn) -
     from smartborders.etias.service import _case
 
     a = application(ctx, number)
-    if a.status != MANUAL:
+    if a.status != rules.MANUAL:
         raise WrongStep(f"application {number} is {a.status}, not in manual processing", status=a.status)
     c = ctx.session.scalar(select(Consultation).where(Consultation.application_id == a.id,
                                                       Consultation.consulted == cmd.consulted)
@@ -453,7 +450,7 @@ def issue_ltv(ctx: Context, number: str, cmd: S.LtvIn) -> S.CaseOut:
     from smartborders.etias.service import _case
 
     a = application(ctx, number)
-    if a.status not in (MANUAL, "central_unit_verification", *ENDED):
+    if a.status not in (rules.MANUAL, rules.CENTRAL_UNIT, *rules.ENDED):
         raise WrongStep(f"application {number} is {a.status}: an LTV is for a file in processing or refused, "
                         "annulled or revoked (Art. 44(1))", status=a.status)
     if cmd.state not in cmd.states:
@@ -500,7 +497,7 @@ def withdraw(ctx: Context, number: str, cmd: S.WithdrawalIn, kind: str) -> S.Cas
     from smartborders.etias.service import _case
 
     a = application(ctx, number)
-    if a.status != ISSUED:
+    if a.status != rules.ISSUED:
         raise WrongStep(f"application {number} is {a.status}: only an issued authorisation is annulled or revoked",
                         status=a.status)
     if kind == "revoked" and "37(2)" in cmd.grounds:
@@ -535,7 +532,7 @@ def revoke_on_request(ctx: Context, number: str, cmd: S.OwnRevocationIn) -> S.Ap
     a = application(ctx, number)
     if cmd.document_number != a.document_number:
         raise NotTheApplicant("the travel document number is not that of the application")
-    if a.status != ISSUED:
+    if a.status != rules.ISSUED:
         raise WrongStep(f"application {number} is {a.status}", status=a.status)
     now = ctx.now()
     a.status, a.ended_at, a.ended_by, a.end_reason = "revoked", now, "applicant", "revoked at the applicant's request"
@@ -552,7 +549,7 @@ def keep(ctx: Context, number: str, cmd: S.ReviewIn) -> S.CaseOut:
     from smartborders.etias.service import _case
 
     a = application(ctx, number)
-    if a.status != ISSUED or not a.review_state:
+    if a.status != rules.ISSUED or not a.review_state:
         raise WrongStep(f"application {number} is not waiting on a review", status=a.status)
     if cmd.state != a.review_state:
         raise NotResponsible(f"{a.review_state} reviews application {number} (Art. 41(3)-(5))",
@@ -582,7 +579,7 @@ def monitor(ctx: Context, entry: ListEntry) -> list[str]:
     from smartborders.etias.watchlist import THRESHOLD, Person, Watchlist
 
     today = ctx.now().date()
-    valid = select(Application).where(Application.status == ISSUED, Application.valid_until >= today)
+    valid = select(Application).where(Application.status == rules.ISSUED, Application.valid_until >= today)
     found: list[tuple[Application, str, str, float | None]] = []
     if entry.list in DOCUMENT_LISTS:
         for a in ctx.session.scalars(valid.where(Application.document_number == entry.document_number,
@@ -639,7 +636,7 @@ def record_appeal(ctx: Context, number: str, cmd: S.AppealIn) -> S.CaseOut:
     from smartborders.etias.service import _case
 
     a = application(ctx, number)
-    if a.status not in ENDED or a.ended_by == "applicant":
+    if a.status not in rules.ENDED or a.ended_by == "applicant":
         raise WrongStep(f"application {number} is {a.status}: an appeal lies against a refusal, annulment or "
                         "revocation", status=a.status)
     deciding = _deciding_state(a)
@@ -661,7 +658,7 @@ def appeal_outcome(ctx: Context, number: str, appeal_id: str, cmd: S.AppealOutco
     """The outcome, as the deciding state's unit records it. Upheld against a refusal: the file goes back
     to that unit's manual processing for a new decision (96 hours); against an annulment or revocation:
     the authorisation is valid again for the rest of its period."""
-    from smartborders.etias.service import DECISION_HOURS, _case
+    from smartborders.etias.service import _case
 
     a = application(ctx, number)
     p = ctx.session.get(Appeal, _uuid(appeal_id))
@@ -675,12 +672,12 @@ def appeal_outcome(ctx: Context, number: str, appeal_id: str, cmd: S.AppealOutco
     p.outcome, p.outcome_on, p.outcome_note = cmd.outcome, cmd.decided_on, cmd.note
     if cmd.outcome == "upheld":
         if p.against == "refused":
-            a.status, a.responsible_state = MANUAL, p.state
-            a.due_at = now + timedelta(hours=DECISION_HOURS)
+            a.status, a.responsible_state = rules.MANUAL, p.state
+            a.due_at = now + timedelta(hours=rules.DECISION_HOURS)
             _notify(a, now, f"your appeal was upheld in {p.state}; the application is examined again and a decision "
                     f"follows by {a.due_at.isoformat()}")
         else:
-            a.status, a.ended_at, a.ended_by, a.end_grounds, a.end_reason = ISSUED, None, None, [], None
+            a.status, a.ended_at, a.ended_by, a.end_grounds, a.end_reason = rules.ISSUED, None, None, [], None
             _notify(a, now, f"your appeal was upheld in {p.state}; your travel authorisation is valid again until "
                     f"{a.valid_until}")
     log(ctx, f"national_unit:{cmd.state}", f"{cmd.state}:{cmd.officer}", "ETIAS Art. 37(3)", "appeal_outcome",

@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, or_, select
 
 from smartborders.core.errors import Conflict
 from smartborders.ees.service import Context
+from smartborders.etias import rules
 from smartborders.etias import schemas as S
 from smartborders.etias.manual import NotTheApplicant, application, log
 from smartborders.etias.models import (
@@ -47,9 +48,9 @@ def _years(d: date, n: int) -> date:
 
 def keep_until(a: Application) -> date | None:
     """The last day the file may be kept, or None while it is in processing."""
-    if a.status == "issued" and a.valid_until is not None:
+    if a.status == rules.ISSUED and a.valid_until is not None:
         return max(a.valid_until, a.consent_until or a.valid_until)
-    if a.status in ("refused", "annulled", "revoked"):
+    if a.status in rules.ENDED:
         last = a.ended_at or a.decided_at
         return _years(last.date(), YEARS_AFTER_REFUSAL) if last else None
     return None
@@ -85,7 +86,7 @@ def purge(ctx: Context, limit: int = 10_000) -> dict[str, int]:
     today = ctx.now().date()
     counts = {"validity_ended": 0, "five_years_after_refusal": 0, "source_data_deleted": 0}
     now = ctx.now()
-    ended = ("refused", "annulled", "revoked")
+    ended = rules.ENDED
     # Only the candidates, by index: issued and past validity (and consent); ended five years ago;
     # ended on list data that were since removed.
     expired = select(Application).where(

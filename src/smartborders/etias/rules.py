@@ -28,6 +28,15 @@ ALPHA2 = {
     "PT": "PRT", "RO": "ROU", "SK": "SVK", "SI": "SVN", "ES": "ESP", "SE": "SWE", "CH": "CHE",
 }
 
+# The application file's states (Art. 19(3), 21, 36-41) and the processing deadlines (Art. 22(6), 32(1)).
+REQUESTED = "travel_authorisation_requested"  # Art. 19(3)(b)
+ISSUED = "issued"  # Art. 21(1), 36
+CENTRAL_UNIT = "central_unit_verification"  # Art. 21(2), 22
+MANUAL = "manual_processing"  # Art. 21(3)-(4), 26
+ENDED = ("refused", "annulled", "revoked")  # Art. 37, 40, 41
+CENTRAL_UNIT_HOURS = 12  # Art. 22(6)
+DECISION_HOURS = 96  # Art. 32(1)
+
 FEE = Decimal("20.00")  # EUR, Art. 18(1) as amended by Delegated Reg. (EU) 2025/1411
 VALIDITY_YEARS = 3  # Art. 36(1) [K: paragraph]
 

@@ -19,13 +19,14 @@ from smartborders.etias import rules
 from smartborders.etias import schemas as S
 from smartborders.etias.manual import decision_constraints, log, start_consultations, valid_ltv
 from smartborders.etias.models import Application, Hit
-
-REQUESTED = "travel_authorisation_requested"  # Art. 19(3)(b)
-ISSUED = "issued"  # Art. 21(1), 36
-CENTRAL_UNIT = "central_unit_verification"  # Art. 21(2), 22
-MANUAL = "manual_processing"  # Art. 21(3)-(4), 26
-CENTRAL_UNIT_HOURS = 12  # Art. 22(6)
-DECISION_HOURS = 96  # Art. 32(1)
+from smartborders.etias.rules import (  # the file's states and deadlines, also read as service.ISSUED etc.
+    CENTRAL_UNIT,
+    CENTRAL_UNIT_HOURS,
+    DECISION_HOURS,
+    ISSUED,
+    MANUAL,
+    REQUESTED,
+)
 
 
 class NoAuthorisationNeeded(InvalidInput):
@@ -76,9 +77,15 @@ def _age(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _out(ctx: Context, a: Application) -> S.ApplicationOut:
+def _out(ctx: Context, a: Application, *, new: bool = False) -> S.ApplicationOut:
+    """The applicant's view; `new`: just created, so no request or LTV to read (two queries saved on
+    every submission)."""
     from smartborders.etias import manual
 
+    if new:
+        return S.ApplicationOut(number=a.number, status=a.status, submitted_at=a.submitted_at, fee_eur=a.fee_eur,
+                                fee_reason=a.fee_reason, linked_to=list(a.linked_to or []), valid_until=a.valid_until,
+                                notices=list(a.notices or []), decision_due=a.due_at)
     return S.ApplicationOut(number=a.number, status=a.status, submitted_at=a.submitted_at, fee_eur=a.fee_eur,
                             fee_reason=a.fee_reason, linked_to=list(a.linked_to or []), valid_until=a.valid_until,
                             notices=list(a.notices or []), decision_due=a.due_at,
@@ -152,7 +159,7 @@ def submit(ctx: Context, cmd: S.ApplicationIn, *, ip_address: str | None = None)
     ctx.session.add(a)
     ctx.session.flush()
     _automated_processing(ctx, a)
-    return _out(ctx, a)
+    return _out(ctx, a, new=True)
 
 
 def _automated_processing(ctx: Context, a: Application) -> None:
@@ -214,10 +221,13 @@ def get(ctx: Context, number: str) -> S.ApplicationOut:
     return _out(ctx, a)
 
 
-def _fold(text: str) -> str:
+def fold_name(name: str) -> str:
+    """A name as the MRZ writes it: no accents, letters only, upper case (for "is this the same name")."""
+    import re
     import unicodedata
 
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold().strip()
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Z]", "", plain.upper())
 
 
 def own_applications(ctx: Context, document_number: str, document_country: str, surname: str,
@@ -229,7 +239,7 @@ def own_applications(ctx: Context, document_number: str, document_country: str, 
         Application.birth_date == birth_date).order_by(Application.submitted_at)).all()
     out = []
     for a in rows:
-        if _fold(a.surname) == _fold(surname):
+        if fold_name(a.surname) == fold_name(surname):
             log(ctx, "applicant", "applicant", "ETIAS Art. 64", "access", a.number)
             out.append(_out(ctx, a))
     return out

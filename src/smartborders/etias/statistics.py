@@ -15,10 +15,9 @@ from smartborders.ees.service import Context
 from smartborders.etias import schemas as S
 from smartborders.etias.manual import AFTER_ANSWER_HOURS, AFTER_INTERVIEW_HOURS, consultation_status
 from smartborders.etias.models import Application, Consultation, Hit, InfoRequest, Ltv
+from smartborders.etias.rules import CENTRAL_UNIT_HOURS, DECISION_HOURS
 
 SUPPRESS = 5
-CENTRAL_UNIT_HOURS = 12
-DECISION_HOURS = 96
 
 
 def _suppress(counts: dict[str, int], k: int) -> dict[str, int | float | None]:

@@ -28,7 +28,7 @@ from starlette.datastructures import FormData
 
 from smartborders.core.errors import Problem
 from smartborders.ees.service import Context
-from smartborders.etias import manual, service
+from smartborders.etias import manual, rules, service
 from smartborders.etias import schemas as S
 from smartborders.etias.rules import ETIAS_COUNTRIES
 from smartborders.web.auth import User
@@ -367,7 +367,7 @@ def _page(request: Request, user: User, view: dict[str, Any], *, status_code: in
         "verify": "central_unit" in access and case.status == service.CENTRAL_UNIT,
         "decide": "responsible" in access and manual_step,
         "ltv": user.role == NU and (("responsible" in access and manual_step)
-                                    or (case.status in manual.ENDED and state == view.get("deciding_state"))),
+                                    or (case.status in rules.ENDED and state == view.get("deciding_state"))),
         "review": "review" in access and case.status == service.ISSUED,
         "withdraw": user.role == NU and case.status == service.ISSUED
         and (state == case.review_state or state == view.get("deciding_state")),

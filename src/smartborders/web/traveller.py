@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import calendar as _cal
 import re
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -847,9 +846,9 @@ async def answer_request(request: Request, number: str, user: User = Depends(any
 
 
 def _fold(name: str) -> str:
-    """Names compared as the MRZ writes them: no accents, letters only, upper case."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^A-Z]", "", plain.upper())
+    from smartborders.etias.service import fold_name
+
+    return fold_name(name)
 
 
 def own_data(number: str, state: str, surname: str, born: date) -> Any:
