@@ -547,7 +547,8 @@ app.add_typer(clients_app, name="clients")
 def clients_add(
     code: str = typer.Argument(..., help="The client's code, e.g. a carrier's IATA code (LH)."),
     name: str = typer.Option(..., "--name", help="Who it is."),
-    kind: str = typer.Option("carrier", "--kind", help="carrier"),
+    kind: str = typer.Option("carrier", "--kind", help="carrier, or bcp (a crossing point's own system)"),
+    bcp: str | None = typer.Option(None, "--bcp", help="bcp clients: the crossing point it records at"),
 ) -> None:
     """Make a client and print its key once ({"code", "kind", "key"}); only a hash is kept."""
     from datetime import UTC, datetime
@@ -560,10 +561,11 @@ def clients_add(
     _require_schema(engine)
     try:
         with unit_of_work(engine) as s:
-            c, key = clients.create(s, kind, code, name, datetime.now(UTC))
+            c, key = clients.create(s, kind, code, name, datetime.now(UTC), bcp=bcp)
             out = {"code": c.code, "kind": c.kind, "key": key}
     except (ValueError, Problem) as exc:
         _fail(str(exc), 2)
+    _audit_cli(engine, "clients add", {"code": code, "kind": kind, "bcp": bcp})
     _emit(out, pretty=False)
 
 
@@ -584,7 +586,129 @@ def clients_revoke(code: str = typer.Argument(..., help="The client's code.")) -
             out = {"code": c.code, "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None}
     except Problem as exc:
         _fail(exc.detail, 2)
+    _audit_cli(engine, "clients revoke", {"code": code})
     _emit(out, pretty=False)
+
+
+def _audit_cli(engine, operation: str, params: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    """An operator's change through the CLI goes to the same audit log as the API's requests (EES Art.
+    46; the staff records of Art. 46(3)): who at the shell, what, with its ids, never a password or key."""
+    import getpass
+    import json as _json
+    from datetime import UTC, datetime
+
+    from smartborders.audit.service import write
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        user = "unknown"
+    write(engine, [{"at": datetime.now(UTC), "channel": "cli", "method": "CLI", "route": operation,
+                    "params": _json.dumps({k: v for k, v in params.items() if v is not None}, sort_keys=True),
+                    "status": 0, "principal_kind": "operator", "principal": user[:120], "role": "operator",
+                    "authority": None, "purpose": "EES Art. 46(3) records of authorised staff and clients",
+                    "data": "accounts and client keys"}])
+
+
+_ROLE_OPT = typer.Option(..., "--role", help="A role (repeat for several): border_guard, supervisor, "
+                         "visa_authority, immigration_authority, etias_central_unit, etias_national_unit, "
+                         "law_enforcement, central_access_point, analyst, operator")
+accounts_app = typer.Typer(help="People's accounts: roles, Member State, crossing point; argon2 passwords.",
+                           no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+
+
+@accounts_app.command("add")
+def accounts_add(
+    username: str = typer.Argument(..., help="The user name (a-z 0-9 . _ @ -)."),
+    name: str = typer.Option(..., "--name", help="The person's name."),
+    role: list[str] = _ROLE_OPT,
+    state: str | None = typer.Option(None, "--state", help="The Member State acted for (alpha-3)."),
+    bcp: str | None = typer.Option(None, "--bcp", help="The crossing point worked at (border guards)."),
+    authority: str | None = typer.Option(None, "--authority", help="The authority, e.g. 'KMar Schiphol'."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin; "
+                                        "without it one is generated and printed once."),
+) -> None:
+    """Make an account; prints {"username", "roles", "password"} (the password only when generated)."""
+    from datetime import UTC, datetime
+
+    from smartborders.core import auth
+    from smartborders.core.db import unit_of_work
+    from smartborders.core.errors import Problem
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    engine = _engine()
+    _require_schema(engine)
+    try:
+        with unit_of_work(engine) as s:
+            acc, pw = auth.create_account(s, username, name, role, datetime.now(UTC), password=password,
+                                          authority=authority, state=state, bcp=bcp)
+            out = {"username": acc.username, "roles": acc.roles.split(), "state": acc.state, "bcp": acc.bcp}
+            if password is None:
+                out["password"] = pw
+    except Problem as exc:
+        _fail(exc.detail, 2)
+    _audit_cli(engine, "accounts add", {"username": username, "roles": role, "state": state, "bcp": bcp})
+    _emit(out, pretty=False)
+
+
+@accounts_app.command("passwd")
+def accounts_passwd(username: str = typer.Argument(...)) -> None:
+    """Set a new password, read from stdin (at least 12 characters); unlocks the account."""
+    from datetime import UTC, datetime
+
+    from smartborders.core import auth
+    from smartborders.core.db import unit_of_work
+    from smartborders.core.errors import Problem
+
+    password = sys.stdin.readline().rstrip("\n")
+    engine = _engine()
+    _require_schema(engine)
+    try:
+        with unit_of_work(engine) as s:
+            auth.set_password(s, username, password, datetime.now(UTC))
+    except Problem as exc:
+        _fail(exc.detail, 2)
+    _audit_cli(engine, "accounts passwd", {"username": username})
+    _emit({"username": username, "password_changed": True}, pretty=False)
+
+
+@accounts_app.command("disable")
+def accounts_disable(username: str = typer.Argument(...)) -> None:
+    """Disable an account: its sign-ins fail at once, its tokens within 30 seconds."""
+    from datetime import UTC, datetime
+
+    from smartborders.core import auth
+    from smartborders.core.db import unit_of_work
+    from smartborders.core.errors import Problem
+
+    engine = _engine()
+    _require_schema(engine)
+    try:
+        with unit_of_work(engine) as s:
+            acc = auth.disable_account(s, username, datetime.now(UTC))
+            out = {"username": username, "disabled_at": acc.disabled_at.isoformat() if acc.disabled_at else None}
+    except Problem as exc:
+        _fail(exc.detail, 2)
+    _audit_cli(engine, "accounts disable", {"username": username})
+    _emit(out, pretty=False)
+
+
+@accounts_app.command("list")
+def accounts_list() -> None:
+    """Every account with its roles and scope (no password hashes), one JSON object per line."""
+    from sqlalchemy import select
+
+    from smartborders.core import auth
+    from smartborders.core.db import unit_of_work
+
+    engine = _engine()
+    _require_schema(engine)
+    with unit_of_work(engine, readonly=True) as s:
+        for a in s.scalars(select(auth.Account).order_by(auth.Account.username)):
+            _emit({"username": a.username, "name": a.name, "roles": a.roles.split(), "state": a.state,
+                   "bcp": a.bcp, "authority": a.authority, "disabled": a.disabled_at is not None,
+                   "locked": a.locked_until is not None}, pretty=False)
 
 
 audit_app = typer.Typer(help="The audit log (EES Art. 46, ETIAS Art. 69): seal, verify, tail.", no_args_is_help=True)

@@ -65,6 +65,27 @@ def tour(console: Console | None = None) -> None:
                  "\"mode\": \"plan\"}' | smartborders stay --pretty")
 
 
+def _demo_account(engine) -> str:  # type: ignore[no-untyped-def]
+    """The demo's API account, with a new random password at every start (printed, never stored)."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from smartborders.core import auth
+    from smartborders.core.clock import SystemClock
+    from smartborders.core.db import unit_of_work
+
+    password = secrets.token_urlsafe(15)
+    now = SystemClock().now()
+    with unit_of_work(engine) as s:
+        if s.scalar(select(auth.Account.id).where(auth.Account.username == "demo.guard")) is None:
+            auth.create_account(s, "demo.guard", "Demo Guard", ["border_guard", "supervisor"], now,
+                                password=password, authority="demo border authority", bcp="NL-AMS")
+        else:
+            auth.set_password(s, "demo.guard", password, now)
+    return password
+
+
 def serve_demo(port: int = 8000, open_browser: bool = True, travellers: int = 3000) -> None:
     """A live EES on the embedded default: a SQLite file in the data directory, a synthetic population
     and a month of traffic, then the API. /health answers while the data is still being generated."""
@@ -83,9 +104,11 @@ def serve_demo(port: int = 8000, open_browser: bool = True, travellers: int = 30
 
     console = Console()
     settings = get_settings()
+    settings.demo_login = True  # the consoles offer the demo sign-in (a role, no password)
     url = settings.resolved_database_url()
     engine = make_engine(url)
     upgrade(engine)
+    api_password = _demo_account(engine)
     app = create_app(engine)
     state = app.state.sb
     with unit_of_work(engine, readonly=True) as s:
@@ -125,6 +148,9 @@ def serve_demo(port: int = 8000, open_browser: bool = True, travellers: int = 30
                   "a traveller; the ETIAS Central Unit verifies hits and a national unit officer of NLD decides; a "
                   "traveller asks how long they may stay and applies for ETIAS; an analyst sees the dashboards. "
                   f"The data load takes a minute or two: {address}/health says when it is ready.")
+    console.print(f"the API needs a token: POST {address}/api/v1/auth/token with "
+                  f'{{"username": "demo.guard", "password": "{api_password}"}} (a border guard and supervisor at '
+                  "NL-AMS; this password is new at every start), then send Authorization: Bearer <access_token>.")
     if open_browser:
         threading.Timer(1.5, lambda: webbrowser.open(address)).start()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

@@ -42,7 +42,7 @@ def test_link_down_queue_then_upload_once(server, down, tmp_path: Path):
     crossing times as recorded, and a second flush doubles nothing."""
     qfile = tmp_path / "bcp.queue"
     a, b = Traveller(), Traveller()
-    with FallbackClient(down, qfile, clock=server.clock, timeout=2) as offline:
+    with FallbackClient(down, qfile, clock=server.clock, token=server.bcp_key(), timeout=2) as offline:
         ra = offline.record_entry(a.entry())
         server.clock.advance(timedelta(minutes=7))
         rb = offline.record_entry(b.entry())
@@ -52,7 +52,7 @@ def test_link_down_queue_then_upload_once(server, down, tmp_path: Path):
     assert same_instant(ra.at, START.isoformat()) and same_instant(rx.at, (START + timedelta(minutes=127)).isoformat())
 
     server.clock.advance(timedelta(hours=5))  # uploaded hours after the crossings
-    with FallbackClient(server.url, qfile, clock=server.clock) as online:  # a new object: read from the file
+    with FallbackClient(server.url, qfile, clock=server.clock, token=server.bcp_key()) as online:  # a new object: read from the file
         assert online.status()["queued"] == 3
         report = online.flush()
         assert [u["client_id"] for u in report.uploaded] == [ra.client_id, rb.client_id, rx.client_id]
@@ -75,14 +75,14 @@ def test_link_down_queue_then_upload_once(server, down, tmp_path: Path):
 def test_online_when_up_and_queued_behind_own_queue(server, down, tmp_path: Path):
     qfile = tmp_path / "q"
     t = Traveller()
-    with FallbackClient(server.url, qfile, clock=server.clock) as c:
+    with FallbackClient(server.url, qfile, clock=server.clock, token=server.bcp_key()) as c:
         r = c.record_entry(t.entry())
         assert r.status == "recorded" and r.fallback is False and r.result["file_created"]
     u = Traveller()
-    with FallbackClient(down, qfile, clock=server.clock) as c:
+    with FallbackClient(down, qfile, clock=server.clock, token=server.bcp_key()) as c:
         assert c.record_entry(u.entry()).status == "queued"
     server.clock.advance(timedelta(hours=1))
-    with FallbackClient(server.url, qfile, clock=server.clock) as c:
+    with FallbackClient(server.url, qfile, clock=server.clock, token=server.bcp_key()) as c:
         # the link is up, but u's entry is still queued: u's exit must not overtake it
         behind = c.record_exit(u.exit())
         assert behind.status == "queued" and "behind" in behind.reason
@@ -95,7 +95,7 @@ def test_online_when_up_and_queued_behind_own_queue(server, down, tmp_path: Path
 def test_crash_after_central_commit_replays_and_doubles_nothing(server, down, tmp_path: Path, monkeypatch):
     qfile = tmp_path / "q"
     t = Traveller()
-    with FallbackClient(down, qfile, clock=server.clock) as c:
+    with FallbackClient(down, qfile, clock=server.clock, token=server.bcp_key()) as c:
         r = c.record_entry(t.entry())
     real_delete = queue_mod.Queue._delete
     crashed = []
@@ -107,11 +107,11 @@ def test_crash_after_central_commit_replays_and_doubles_nothing(server, down, tm
         return real_delete(self, db, seq)
 
     monkeypatch.setattr(queue_mod.Queue, "_delete", crash_once)
-    with FallbackClient(server.url, qfile, clock=server.clock) as c:
+    with FallbackClient(server.url, qfile, clock=server.clock, token=server.bcp_key()) as c:
         with pytest.raises(OSError, match="simulated crash"):
             c.flush()
         assert c.status()["queued"] == 1 and c.status()["uploaded"] == 0  # the local transaction rolled back
-    with FallbackClient(server.url, qfile, clock=server.clock) as c:
+    with FallbackClient(server.url, qfile, clock=server.clock, token=server.bcp_key()) as c:
         report = c.flush()
         assert report.uploaded == [] and [x["client_id"] for x in report.replayed] == [r.client_id]
     file_id = report.replayed[0]["result"]["file_id"]
@@ -136,10 +136,10 @@ def test_online_attempt_committed_but_answer_lost(server, tmp_path: Path):
     qfile = tmp_path / "q"
     t = Traveller()
     lossy = httpx.Client(base_url=server.url, transport=_LoseAnswer())
-    with FallbackClient(server.url, qfile, clock=server.clock, http=lossy) as c:
+    with FallbackClient(server.url, qfile, clock=server.clock, token=server.bcp_key(), http=lossy) as c:
         r = c.record_entry(t.entry())
         assert r.status == "queued" and r.reason.startswith("no answer")
-    with FallbackClient(server.url, qfile, clock=server.clock) as c:
+    with FallbackClient(server.url, qfile, clock=server.clock, token=server.bcp_key()) as c:
         report = c.flush()
     assert [x["client_id"] for x in report.replayed] == [r.client_id] and not report.conflicted
     [rec] = records(server, report.replayed[0]["result"]["file_id"])
@@ -152,12 +152,12 @@ def test_conflict_reported_held_and_rest_uploads(server, down, tmp_path: Path):
     assert server.http.post("/api/v1/border/entries",
                             json=inside.entry().model_dump(mode="json")).status_code == 201
     server.clock.advance(timedelta(hours=1))
-    with FallbackClient(down, qfile, clock=server.clock) as c:
-        bad = c.record_entry(inside.entry(bcp="DE-FRA"))  # already inside: the centre will refuse it
+    with FallbackClient(down, qfile, clock=server.clock, token=server.bcp_key()) as c:
+        bad = c.record_entry(inside.entry())  # already inside: the centre will refuse it
         good = c.record_entry(other.entry())
         server.clock.advance(timedelta(hours=1))
         later = c.record_exit(inside.exit())  # after the conflicted entry: held, never sent before it
-    with FallbackClient(server.url, qfile, clock=server.clock) as c:
+    with FallbackClient(server.url, qfile, clock=server.clock, token=server.bcp_key()) as c:
         report = c.flush()
         assert [x["client_id"] for x in report.conflicted] == [bad.client_id]
         assert report.conflicted[0]["status"] == 409
@@ -181,9 +181,9 @@ def test_refusal_in_fallback(server, down, tmp_path: Path):
     cmd = {"client_id": "refusal-0001", "bcp": "NL-AMS", "authority": "NL-KMAR",
            "document": t.document.model_dump(mode="json"), "identity": t.identity.model_dump(mode="json"),
            "reasons": ["C"]}
-    with FallbackClient(down, qfile, clock=server.clock) as c:
+    with FallbackClient(down, qfile, clock=server.clock, token=server.bcp_key()) as c:
         assert c.record_refusal(cmd).status == "queued"
-    with FallbackClient(server.url, qfile, clock=server.clock) as c:
+    with FallbackClient(server.url, qfile, clock=server.clock, token=server.bcp_key()) as c:
         report = c.flush()
     [up] = report.uploaded
     refusals = server.http.get(f"/api/v1/files/{up['result']['file_id']}").json()["refusals"]
@@ -214,7 +214,8 @@ def test_sigkill_right_after_queued_loses_nothing(server, down, tmp_path: Path):
         ids.append(receipt["client_id"])
     with Queue(qfile) as q:
         assert [i.client_id for i in q.items()] == ids
-    flushed = subprocess.run(_cli("fallback", "flush", "--queue", str(qfile), "--url", server.url),
+    flushed = subprocess.run(_cli("fallback", "flush", "--queue", str(qfile), "--url", server.url,
+                                  "--token", server.bcp_key()),
                              check=False, capture_output=True, text=True, timeout=60)
     assert flushed.returncode == 0, flushed.stderr
     report = json.loads(flushed.stdout)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from smartborders.core.db import make_engine, unit_of_work
 from smartborders.ees.models import EntryExitRecord
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, make_bcp_key
 from tests.ees.factory import Traveller
 
 TRAVELLERS = 80
@@ -50,6 +50,9 @@ def test_acknowledged_entries_survive_a_sigkill_and_replays_never_double(ees_url
     bodies = [Traveller("USA").entry(at=now).model_dump(mode="json", exclude_none=True) for _ in range(TRAVELLERS)]
     acked: set[str] = set()
     lock = threading.Lock()
+    setup = make_engine(ees_url)
+    auth = {"Authorization": f"Bearer {make_bcp_key(setup)}"}  # the crossing point's own system
+    setup.dispose()
     proc = _serve(ees_url, port)
     killed = threading.Event()
 
@@ -57,7 +60,7 @@ def test_acknowledged_entries_survive_a_sigkill_and_replays_never_double(ees_url
         if killed.is_set():
             return
         try:
-            r = httpx.post(f"{base}/api/v1/border/entries", json=body, timeout=10)
+            r = httpx.post(f"{base}/api/v1/border/entries", json=body, timeout=10, headers=auth)
         except httpx.HTTPError:
             return  # not acknowledged: the client does not know whether it was recorded
         if r.status_code == 201:
@@ -88,7 +91,7 @@ def test_acknowledged_entries_survive_a_sigkill_and_replays_never_double(ees_url
     proc = _serve(ees_url, port)
     try:
         for body in bodies:
-            r = httpx.post(f"{base}/api/v1/border/entries", json=body, timeout=30)
+            r = httpx.post(f"{base}/api/v1/border/entries", json=body, timeout=30, headers=auth)
             assert r.status_code in (200, 201), r.text
     finally:
         proc.send_signal(signal.SIGTERM)

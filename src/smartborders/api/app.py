@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import anyio
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -128,8 +128,11 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
         _warm(app, engine)
         yield
 
+    from smartborders.core.access import authorize
+
     app = FastAPI(
         lifespan=lifespan,
+        dependencies=[Depends(authorize)],  # who may call what: core/access.py
         title="smartborders",
         version=__version__,
         description="The EU Entry/Exit System, ETIAS and their interoperability components, in the open. "
@@ -155,7 +158,9 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):  # type: ignore[no-untyped-def]
-        return JSONResponse(exc.to_dict(instance=request.url.path), status_code=exc.status, media_type=PROBLEM_JSON)
+        headers = {"WWW-Authenticate": 'Bearer realm="smartborders"'} if exc.status == 401 else None
+        return JSONResponse(exc.to_dict(instance=request.url.path), status_code=exc.status, media_type=PROBLEM_JSON,
+                            headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):  # type: ignore[no-untyped-def]
@@ -204,6 +209,12 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
     from smartborders.ees.rights_api import router as rights_router
 
     app.include_router(rights_router)
+    from smartborders.api.auth_api import router as auth_router
+    from smartborders.ees.law_enforcement_api import router as law_enforcement_router
+
+    app.include_router(law_enforcement_router)
+
+    app.include_router(auth_router)
     from smartborders.web import mount
 
     mount(app)  # the consoles

@@ -140,7 +140,10 @@ class RateLimit:
 
 
 def document(app: Any) -> None:
-    """Put 413 and 429 in the OpenAPI description of the operations that can answer them."""
+    """Put 401, 403, 413 and 429 in the OpenAPI description of the operations that can answer them, and
+    the bearer scheme (a person's token or a client's key, core/access.py) on those that need it."""
+    from smartborders.core.access import rule_for
+
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -153,12 +156,22 @@ def document(app: Any) -> None:
             for method, op in ops.items():
                 m = method.upper()
                 responses = op.setdefault("responses", {})
+                rule = rule_for(m, path)
+                if rule is None or not rule.public:
+                    op["security"] = [{"bearer": []}]
+                    responses.setdefault("401", {"description": "No valid credentials (problem+json)", **problem})
+                    responses.setdefault("403", {"description": "These credentials do not allow this, or not "
+                                                 "here (problem+json)", **problem})
                 if m not in ("GET", "HEAD", "OPTIONS"):
                     responses.setdefault("413", {"description": "The request body is too large (problem+json)",
                                                  **problem})
                 if any(m in rule.methods and rule.pattern.match(concrete) for rule in RULES):
                     responses.setdefault("429", {"description": "Too many requests (problem+json); see Retry-After",
                                                  **problem})
+        spec.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+            "type": "http", "scheme": "bearer",
+            "description": "A person's token (POST /api/v1/auth/token, or the OIDC provider's), or a machine "
+                           "client's key sbk_<id>_<secret> (carriers, crossing points)."}
         app.openapi_schema = spec
         return spec
 

@@ -97,6 +97,21 @@ def _principal(scope: dict[str, Any]) -> dict[str, Any] | None:
             "authority": _clip(authority, 120)}
 
 
+def _authenticated(scope: dict[str, Any]) -> dict[str, Any] | None:
+    """Who the API's access check (core/access.py) found: a person by token, or a machine by key."""
+    p = (scope.get("state") or {}).get("principal")
+    if p is None or p.kind == "anonymous":
+        return None
+    if p.kind == "client":
+        kind = next(iter(p.roles), "client")
+        authority = f"carrier {p.subject}" if kind == "carrier" else f"crossing point {p.bcp} ({p.subject})"
+        return {"principal_kind": kind, "principal": _clip(p.subject, 120), "role": kind,
+                "authority": _clip(authority, 120)}
+    authority = p.authority or ", ".join(x for x in (p.state, p.bcp) if x) or None
+    return {"principal_kind": f"person ({p.via})", "principal": _clip(p.subject, 120),
+            "role": _clip(" ".join(sorted(p.roles)), 40), "authority": _clip(authority, 120)}
+
+
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
@@ -151,8 +166,8 @@ class AuditMiddleware:
                  "method": _clip(method, 8), "route": _clip(route, 200),
                  "params": json.dumps(params, sort_keys=True, ensure_ascii=True), "status": status,
                  "purpose": _clip(purpose, 200) or default, "data": data,
-                 **(who or _principal(scope) or {"principal_kind": "anonymous", "principal": None, "role": None,
-                                                 "authority": None})}
+                 **(_authenticated(scope) or who or _principal(scope)
+                    or {"principal_kind": "anonymous", "principal": None, "role": None, "authority": None})}
             if bearer and r["principal_kind"] == "anonymous":
                 r["_bearer"] = bearer
             return r

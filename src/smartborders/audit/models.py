@@ -26,7 +26,7 @@ class AuditEvent(Base):
     route: Mapped[str] = mapped_column(String(200))  # the template, e.g. /api/v1/files/{file_id}
     params: Mapped[str] = mapped_column(Text)  # JSON: path parameter ids and the names (not values) of query keys
     status: Mapped[int] = mapped_column(Integer)
-    principal_kind: Mapped[str] = mapped_column(String(16))  # carrier | console | anonymous
+    principal_kind: Mapped[str] = mapped_column(String(16))  # carrier | bcp | person (token, oidc) | console | anonymous
     principal: Mapped[str | None] = mapped_column(String(120))  # carrier code or console user
     role: Mapped[str | None] = mapped_column(String(40))
     authority: Mapped[str | None] = mapped_column(String(120))  # e.g. "BCP DEU-FRA-AIR", "national unit FRA"

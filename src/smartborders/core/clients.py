@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from smartborders.core.db import Base, UTCDateTime
 from smartborders.core.errors import Conflict, Forbidden, NotFound, Unauthenticated
 
-KINDS = ("carrier",)
+KINDS = ("carrier", "bcp")  # a carrier, or a crossing point's own system (kiosks, e-gates, booths)
 _TOKEN = re.compile(r"^Bearer sbk_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$")
 
 
@@ -34,6 +34,14 @@ class ApiClient(Base):
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bcp: Mapped[str | None] = mapped_column(String(16))  # a crossing-point client: where it records
+
+    def principal(self):  # type: ignore[no-untyped-def]
+        from smartborders.core.auth import Principal, state_of_bcp
+
+        return Principal(subject=self.code, kind="client", roles=frozenset({self.kind}), name=self.name,
+                         authority=self.name, state=state_of_bcp(self.bcp) if self.bcp else None, bcp=self.bcp,
+                         via="key")
 
 
 class ClientExists(Conflict):
@@ -45,16 +53,24 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create(session, kind: str, code: str, name: str, now: datetime) -> tuple[ApiClient, str]:  # type: ignore[no-untyped-def]
-    """A new client and its key (returned once, never stored)."""
+def create(session, kind: str, code: str, name: str, now: datetime,  # type: ignore[no-untyped-def]
+           bcp: str | None = None) -> tuple[ApiClient, str]:
+    """A new client and its key (returned once, never stored). A crossing-point client records at one
+    crossing point only (`bcp`)."""
+    from smartborders.reference.bcps import crossing_points
+
     if kind not in KINDS:
         raise ValueError(f"kind: one of {', '.join(KINDS)}")
+    if kind == "bcp" and bcp not in crossing_points():
+        raise ValueError(f"bcp: a crossing-point client needs a known crossing point, not {bcp}")
+    if kind != "bcp" and bcp is not None:
+        raise ValueError("bcp: only for a crossing-point client")
     if not re.fullmatch(r"[A-Z0-9-]{2,16}", code):
         raise ValueError("code: 2-16 capital letters, digits or hyphens")
     if session.scalar(select(ApiClient).where(ApiClient.code == code)) is not None:
         raise ClientExists(f"a client {code} exists (a revoked client keeps its code: give the new one another)")
     secret = secrets.token_urlsafe(32)
-    c = ApiClient(kind=kind, code=code, name=name, key_hash=_hash(secret), created_at=now)
+    c = ApiClient(kind=kind, code=code, name=name, key_hash=_hash(secret), created_at=now, bcp=bcp)
     session.add(c)
     session.flush()
     return c, f"sbk_{c.id.hex}_{secret}"
@@ -70,15 +86,15 @@ def revoke(session, code: str, now: datetime) -> ApiClient:  # type: ignore[no-u
     return c
 
 
-def authenticate(session, authorization: str | None, kind: str) -> ApiClient:  # type: ignore[no-untyped-def]
+def authenticate(session, authorization: str | None, kind: str | None) -> ApiClient:  # type: ignore[no-untyped-def]
     """The client this header proves, or 401 (missing, malformed, unknown, wrong secret, revoked) /
-    403 (a client of another kind)."""
+    403 (a client of another kind than `kind`, when given)."""
     m = _TOKEN.match(authorization or "")
     if m is None:
         raise Unauthenticated("give the client's key: Authorization: Bearer sbk_...")
     c = session.get(ApiClient, uuid.UUID(m.group(1)))
     if c is None or not hmac.compare_digest(c.key_hash, _hash(m.group(2))) or c.revoked_at is not None:
         raise Unauthenticated("the key is not valid, or was revoked")
-    if c.kind != kind:
+    if kind is not None and c.kind != kind:
         raise Forbidden(f"a {c.kind} client may not do this")
     return c

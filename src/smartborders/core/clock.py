@@ -8,7 +8,7 @@ rule counts is the local date at the crossing point (`local_date`).
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ class SystemClock:
     """The wall clock."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FixedClock:
@@ -50,7 +50,7 @@ class FixedClock:
 def _require_aware(instant: datetime) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"clock instants must be timezone-aware, got naive {instant.isoformat()}")
-    return instant.astimezone(timezone.utc)
+    return instant.astimezone(UTC)
 
 
 def local_date(instant: datetime, tz: str | ZoneInfo) -> date:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -32,7 +31,17 @@ class Settings(BaseSettings):
     etias_grace_months: int = Field(default=6, ge=0, le=12, description="Art. 83(2): grace period.")
     # The consoles' session cookies are signed with this key. Unset: a random key per process (fine for
     # one process and the demo; several workers or a restart then log everyone out).
-    secret_key: str | None = Field(default=None, min_length=32, description="Signs the consoles' session cookies.")
+    secret_key: str | None = Field(default=None, min_length=32,
+                                   description="Signs the consoles' session cookies and the bearer tokens.")
+    # Bearer tokens (core/auth.py): ours carry this issuer; an OIDC provider's are accepted when its issuer
+    # and published keys (JWKS) are set, with the roles read from `oidc_roles_claim`.
+    token_issuer: str = Field(default="smartborders", description="The `iss` of the tokens this service signs.")
+    oidc_issuer: str | None = Field(default=None, description="An OIDC provider whose tokens are accepted.")
+    oidc_jwks_url: str | None = Field(default=None, description="Where the provider publishes its keys (JWKS).")
+    oidc_audience: str | None = Field(default=None, description="The `aud` the provider's tokens carry.")
+    oidc_roles_claim: str = Field(default="roles", description="The claim that holds the provider's roles.")
+    # The consoles' demo sign-in (pick a role, no password): for the demo and the console tests only.
+    demo_login: bool = Field(default=False, description="Offer the demo sign-in on the consoles.")
     # Reg. 2025/1534: heavy-traffic modes per crossing point are allowed in this window only (after the
     # progressive start: 90 days from 10 April 2026, extended by 60 [R]); a new act moves it.
     ees_derogation_from: date = Field(default=date(2026, 4, 10), description="First day a BCP mode may be set.")

@@ -115,6 +115,7 @@ class FallbackClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = http or httpx.Client(base_url=url, headers=headers,
                                          timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)))
+        self.http.headers.update(headers)  # the crossing point's key (core/clients.py), on a given client too
         self._flushing = threading.Lock()
         self._stop = threading.Event()
         self._uploader: threading.Thread | None = None

@@ -11,6 +11,8 @@ import smartborders.core.clients  # noqa: F401  (machine clients and their keys)
 import smartborders.audit.models  # noqa: F401  (the audit log)
 import smartborders.ees.rights  # noqa: F401  (data-subject requests, EES Art. 52)
 import smartborders.ees.modes  # noqa: F401  (heavy-traffic modes of a crossing point)
+import smartborders.core.auth  # noqa: F401  (people's accounts)
+import smartborders.ees.law_enforcement  # noqa: F401  (law-enforcement access, EES Art. 29-32)
 from smartborders.core.db import Base
 
 target_metadata = Base.metadata

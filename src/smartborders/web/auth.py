@@ -1,7 +1,10 @@
-"""Who is using a console, and what they may open. Until issue 7 brings real accounts (argon2
-passwords, OIDC), a demo login: pick a role (and, for some, a Member State or a crossing point); the
-choice lives in a signed session cookie. The roles and what each console needs are already the real
-ones, so only the login changes.
+"""Who is using a console, and what they may open. People sign in with their account (core/auth.py:
+user name and argon2 password); the session is a signed cookie holding the account and the role they act
+in. A disabled account's session ends within 30 seconds. The demo sign-in (pick a role, no password)
+exists only where `settings.demo_login` is on: `smartborders demo` and the console tests.
+
+The traveller's console needs no sign-in: a traveller proves who they are with their document data, form
+by form (EES Art. 13, 52), like the public API routes.
 """
 
 from __future__ import annotations
@@ -19,8 +22,11 @@ ROLES = {
     "etias_central_unit": N_("ETIAS Central Unit officer"),
     "etias_national_unit": N_("ETIAS national unit officer"),
     "traveller": N_("Traveller"),
-    "analyst": N_("Analyst / supervisor"),
+    "analyst": N_("Analyst"),
+    "supervisor": N_("Supervisor"),
 }
+# The roles the demo sign-in offers.
+DEMO_ROLES = ("border_guard", "etias_central_unit", "etias_national_unit", "traveller", "analyst")
 # Where each role lands, and the consoles it may open (path prefixes).
 HOME = {
     "border_guard": "/border",
@@ -28,12 +34,14 @@ HOME = {
     "etias_national_unit": "/etias",
     "traveller": "/traveller",
     "analyst": "/analyst",
+    "supervisor": "/analyst",
 }
 CONSOLES = {
     "/border": {"border_guard"},
     "/etias": {"etias_central_unit", "etias_national_unit"},
-    "/traveller": {"traveller", "border_guard", "analyst", "etias_central_unit", "etias_national_unit"},
-    "/analyst": {"analyst"},
+    "/traveller": {"traveller", "border_guard", "analyst", "supervisor", "etias_central_unit",
+                   "etias_national_unit"},
+    "/analyst": {"analyst", "supervisor"},
 }
 
 
@@ -43,6 +51,7 @@ class User:
     role: str
     state: str | None = None  # ETIAS national unit: the Member State (alpha-3)
     bcp: str | None = None  # border guard: the crossing point
+    username: str | None = None  # the account (None: the demo sign-in)
 
     @property
     def role_label(self) -> str:
@@ -53,12 +62,30 @@ def current(request: Request) -> User | None:
     data: Any = request.session.get("user")
     if not isinstance(data, dict) or data.get("role") not in ROLES:
         return None
-    return User(name=str(data.get("name", "")), role=data["role"], state=data.get("state"), bcp=data.get("bcp"))
+    username = data.get("username")
+    if username is None:
+        from smartborders.core.settings import get_settings
+
+        if not get_settings().demo_login:  # a demo session is worth nothing where the demo sign-in is off
+            return None
+    else:
+        from smartborders.core.auth import account_active
+
+        if not account_active(request.app.state.sb.engine, username):
+            return None
+    return User(name=str(data.get("name", "")), role=data["role"], state=data.get("state"), bcp=data.get("bcp"),
+                username=username)
+
+
+def console_roles(roles: frozenset[str] | set[str]) -> list[str]:
+    """The roles of an account that have a console, in the order of ROLES."""
+    return [r for r in ROLES if r in roles and r != "traveller"]
 
 
 def sign_in(request: Request, user: User) -> None:
     request.session.clear()
-    request.session["user"] = {"name": user.name, "role": user.role, "state": user.state, "bcp": user.bcp}
+    request.session["user"] = {"name": user.name, "role": user.role, "state": user.state, "bcp": user.bcp,
+                               "username": user.username}
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 

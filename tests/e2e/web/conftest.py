@@ -31,6 +31,15 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+@pytest.fixture(autouse=True)
+def demo_sign_in(monkeypatch: Any) -> None:
+    """The console tests sign in with the demo sign-in (a role, no password), as `smartborders demo` does;
+    test_sign_in.py proves the account sign-in and that the demo one is off by default."""
+    from smartborders.core.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "demo_login", True)
+
+
 @pytest.fixture
 def page(browser: Any, server: Any) -> Iterator[Any]:
     ctx = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900}, locale="en-GB")
@@ -56,7 +65,7 @@ def login(page: Any, role: str, name: str = "Test Officer", *, bcp: str | None =
         page.get_by_label("Crossing point (border guards)").select_option(bcp)
     if state:
         page.get_by_label("Member State (national unit officers)").select_option(state)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_load_state()
 
 
