@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from smartborders import __version__
@@ -180,6 +181,19 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
                                     f"the request body cannot be read: {exc.detail}", request.url.path)
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         return problem_response(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(request: Request, exc: Exception):  # type: ignore[no-untyped-def]
+        # The database went away (restarted, network, SQLite busy past its timeout): the transaction was
+        # rolled back, so nothing was recorded and the same request (same client_id) can simply be sent
+        # again. One log line, no traceback: during an outage there are hundreds.
+        log.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+        resp = problem_response(503, "database-unavailable", "The database cannot be reached",
+                                "nothing was recorded; retry in a few seconds (writes are idempotent)",
+                                request.url.path)
+        resp.headers["Retry-After"] = "2"
+        return resp
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):  # type: ignore[no-untyped-def]

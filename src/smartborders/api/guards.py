@@ -162,6 +162,9 @@ def document(app: Any) -> None:
                     responses.setdefault("401", {"description": "No valid credentials (problem+json)", **problem})
                     responses.setdefault("403", {"description": "These credentials do not allow this, or not "
                                                  "here (problem+json)", **problem})
+                if path.startswith("/api/"):
+                    responses.setdefault("503", {"description": "The database or the audit log cannot be reached; "
+                                                 "nothing was recorded: retry (problem+json, Retry-After)", **problem})
                 if m not in ("GET", "HEAD", "OPTIONS"):
                     responses.setdefault("413", {"description": "The request body is too large (problem+json)",
                                                  **problem})

@@ -23,6 +23,7 @@ from smartborders.core.auth import (
     BCP_ROLES,
     Principal,
     account_active,
+    account_active_cached,
     read_token,
     state_of_bcp,
 )
@@ -134,22 +135,43 @@ def rule_for(method: str, route: str) -> Rule | None:
     return POLICY.get((method, route))
 
 
-def _principal_from(request: Request, engine: Engine, now: Any) -> Principal | None:
-    header = request.headers.get("authorization")
+_SLOW = object()  # the principal needs the database: find it on a worker thread
+
+
+def _principal_fast(header: str | None, engine: Engine, now: Any) -> Principal | None | object:
+    """The principal without touching the database (a token, or a key or account checked moments ago),
+    or _SLOW. Runs on the event loop: the border path then pays no extra thread hop for its credentials."""
     if not header:
         return None
     if header.startswith("Bearer sbk_"):
         from smartborders.core import clients
-        from smartborders.core.db import unit_of_work
 
-        with unit_of_work(engine) as session:
-            client = clients.authenticate(session, header, None)
-            return client.principal()
+        return clients.cached_principal(header) or _SLOW
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("give a bearer token: Authorization: Bearer <token>")
     p = read_token(token.strip(), now)
-    if p.via == "token" and not account_active(engine, p.subject):
+    if p.via != "token":
+        return p
+    active = account_active_cached(engine, p.subject)
+    if active is None:
+        return _SLOW
+    if not active:
+        raise Unauthenticated("the account is disabled")
+    return p
+
+
+def _principal_slow(header: str, engine: Engine, now: Any) -> Principal:
+    if header.startswith("Bearer sbk_"):
+        from smartborders.core import clients
+        from smartborders.core.db import unit_of_work
+
+        with unit_of_work(engine, readonly=True) as session:
+            principal = clients.authenticate(session, header, None).principal()
+        clients.remember(header, principal)
+        return principal
+    p = read_token(header.partition(" ")[2].strip(), now)
+    if not account_active(engine, p.subject):
         raise Unauthenticated("the account is disabled")
     return p
 
@@ -204,9 +226,13 @@ async def authorize(request: Request) -> None:
     rule = rule_for(request.method if request.method != "HEAD" else "GET", template)
     if rule is None:
         raise Forbidden(f"no access rule for {request.method} {template}: refused (deny by default)")
-    import anyio
+    header, now = request.headers.get("authorization"), state.clock.now()
+    principal = _principal_fast(header, state.engine, now)
+    if principal is _SLOW:
+        import anyio
 
-    principal = await anyio.to_thread.run_sync(_principal_from, request, state.engine, state.clock.now())
+        principal = await anyio.to_thread.run_sync(_principal_slow, header, state.engine, now)
+    assert principal is None or isinstance(principal, Principal)
     request.state.principal = principal or ANONYMOUS
     if rule.public:
         return

@@ -257,21 +257,29 @@ def sign_in(session: Any, username: str, password: str, now: datetime, via: str 
 
 # A token or session stays valid only while its account is enabled; that is checked at most this often.
 ACTIVE_CACHE_SECONDS = 30.0
-_active_cache: dict[str, tuple[bool, float]] = {}
+_active_cache: dict[tuple[str, str], tuple[bool, float]] = {}  # (database, user name) -> (active, when)
 _active_lock = threading.Lock()
+
+
+def account_active_cached(engine: Any, username: str) -> bool | None:
+    """What account_active last found, if recent enough; None: ask the database."""
+    with _active_lock:
+        hit = _active_cache.get((str(engine.url), username))
+    if hit is not None and time.monotonic() - hit[1] < ACTIVE_CACHE_SECONDS:
+        return hit[0]
+    return None
 
 
 def account_active(engine: Any, username: str) -> bool:
     now = time.monotonic()
-    with _active_lock:
-        hit = _active_cache.get(username)
-    if hit is not None and now - hit[1] < ACTIVE_CACHE_SECONDS:
-        return hit[0]
+    cached = account_active_cached(engine, username)
+    if cached is not None:
+        return cached
     with engine.connect() as conn:
         row = conn.execute(select(Account.disabled_at).where(Account.username == username)).first()
     active = row is not None and row[0] is None
     with _active_lock:
-        _active_cache[username] = (active, now)
+        _active_cache[(str(engine.url), username)] = (active, now)
     return active
 
 

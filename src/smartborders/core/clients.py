@@ -12,8 +12,11 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import String, Uuid, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -77,13 +80,42 @@ def create(session, kind: str, code: str, name: str, now: datetime,  # type: ign
 
 
 def revoke(session, code: str, now: datetime) -> ApiClient:  # type: ignore[no-untyped-def]
+    """Revoked at once in this process; other server processes stop honouring the key within
+    KEY_CACHE_SECONDS."""
     c = session.scalar(select(ApiClient).where(ApiClient.code == code))
     if c is None:
         raise NotFound(f"no client {code}")
     if c.revoked_at is None:
         c.revoked_at = now
     session.flush()
+    with _cache_lock:
+        _cache.clear()
     return c
+
+
+# A crossing point sends its key with every crossing: checking it against the database each time cost a
+# transaction per request. A valid key is remembered (by a hash of the whole header) for this long.
+KEY_CACHE_SECONDS = 30.0
+_cache: dict[str, tuple[Any, float]] = {}
+_cache_lock = threading.Lock()
+
+
+def cached_principal(authorization: str):  # type: ignore[no-untyped-def]
+    """The principal of a key checked less than KEY_CACHE_SECONDS ago, else None (check it again)."""
+    digest = hashlib.sha256(authorization.encode()).hexdigest()
+    with _cache_lock:
+        hit = _cache.get(digest)
+    if hit is not None and time.monotonic() - hit[1] < KEY_CACHE_SECONDS:
+        return hit[0]
+    return None
+
+
+def remember(authorization: str, principal) -> None:  # type: ignore[no-untyped-def]
+    digest = hashlib.sha256(authorization.encode()).hexdigest()
+    with _cache_lock:
+        if len(_cache) > 10_000:
+            _cache.clear()
+        _cache[digest] = (principal, time.monotonic())
 
 
 def authenticate(session, authorization: str | None, kind: str | None) -> ApiClient:  # type: ignore[no-untyped-def]
