@@ -47,6 +47,7 @@ RULES = (
     Rule("carriers", frozenset({"POST"}), re.compile(r"^/api/v1/(etias/carrier-checks|carrier/)"), parse("600/minute"),
          by_key=True),
     Rule("sign-in", frozenset({"POST"}), re.compile(r"^/login$"), parse("10/minute")),
+    Rule("sign-in-api", frozenset({"POST"}), re.compile(r"^/api/v1/auth/token$"), parse("20/minute")),
     Rule("traveller-console", frozenset({"POST"}), re.compile(r"^/traveller/"), parse("60/minute")),
 )
 
