@@ -42,18 +42,24 @@ def test_api_requests_are_logged_without_personal_data(server):
     rows = audit_rows(server)
     got = [(r["method"], r["route"], r["status"], r["principal_kind"], r["purpose"], r["channel"]) for r in rows]
     assert got == [
-        ("POST", "/api/v1/border/entries", 201, "anonymous", "EES Art. 23 border check", "api"),
-        ("GET", "/api/v1/files/{file_id}", 200, "anonymous", "EES Art. 26 immigration check", "api"),
-        ("POST", "/api/v1/border/checks", 200, "anonymous", "EES Art. 23 border check", "api"),
+        ("POST", "/api/v1/border/entries", 201, "person (token)", "EES Art. 23 border check", "api"),
+        ("GET", "/api/v1/files/{file_id}", 200, "person (token)", "EES Art. 26 immigration check", "api"),
+        ("POST", "/api/v1/border/checks", 200, "person (token)", "EES Art. 23 border check", "api"),
         ("GET", "unmatched", 404, "anonymous", "general access", "api"),
     ]
     assert file_id in rows[1]["params"] and rows[3]["params"] == '{"path": {}, "query": ["surname"]}'
+    # Who: the signed-in officer (tests/e2e/conftest.py ActAs signs each request in), with role and authority.
+    assert (rows[0]["principal"], rows[0]["role"], rows[0]["authority"]) == ("test-officer", "border_guard",
+                                                                             "test authority")
     everything = repr(rows)
     for secret in (DOC, SURNAME, GIVEN, "1985-05-05"):
         assert secret not in everything
 
 
-def test_carriers_and_console_users_are_named(server):
+def test_carriers_and_console_users_are_named(server, monkeypatch):
+    from smartborders.core.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "demo_login", True)  # the console user signs in with the demo sign-in
     http = server.http
     lh = carrier_key(server, "LH")
     q = {"carrier": "LH", "document_number": DOC, "issuing_country": "USA", "nationality": "USA",
