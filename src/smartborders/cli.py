@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import os
 import sys
 from datetime import date
 from typing import Any, NoReturn
@@ -402,6 +403,12 @@ def serve(
             _fail("several workers need PostgreSQL: SQLite serialises writers in one process", 2)
         from smartborders.api.workers import serve_workers
 
+        if not os.environ.get("SMARTBORDERS_SECRET_KEY"):
+            # Sessions and tokens must be good in every worker: one key for this run, shared through the
+            # environment (set SMARTBORDERS_SECRET_KEY to keep them across restarts).
+            import secrets
+
+            os.environ["SMARTBORDERS_SECRET_KEY"] = secrets.token_urlsafe(48)
         serve_workers(host, port, workers)
         return
     from smartborders.api.app import create_app
