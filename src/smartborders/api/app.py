@@ -115,6 +115,11 @@ def _warm(app: FastAPI, engine: Engine) -> None:
                     "not loaded")
 
 
+def _route(request: Request) -> str:
+    """The route's template, never the raw path: a path can carry an application number or a document."""
+    return getattr(request.scope.get("route"), "path", None) or "unmatched"
+
+
 def problem_response(status: int, slug: str, title: str, detail: str, instance: str, **ext: Any) -> JSONResponse:
     body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail, "instance": instance}
     body.update(ext)
@@ -188,7 +193,7 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
         # The database went away (restarted, network, SQLite busy past its timeout): the transaction was
         # rolled back, so nothing was recorded and the same request (same client_id) can simply be sent
         # again. One log line, no traceback: during an outage there are hundreds.
-        log.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+        log.warning("database unavailable", route=_route(request), error=type(exc).__name__)
         resp = problem_response(503, "database-unavailable", "The database cannot be reached",
                                 "nothing was recorded; retry in a few seconds (writes are idempotent)",
                                 request.url.path)
@@ -197,7 +202,7 @@ def create_app(engine: Engine, clock: Clock | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):  # type: ignore[no-untyped-def]
-        log.error("unhandled error", path=request.url.path, error=type(exc).__name__, exc_info=exc)
+        log.error("unhandled error", route=_route(request), error=type(exc).__name__, exc_info=exc)
         return problem_response(500, "internal-error", "Internal error",
                                 "the request failed inside smartborders; nothing was recorded", request.url.path)
 
