@@ -1,6 +1,7 @@
 """Heavy-traffic modes of a crossing point (Reg. 2025/1534) on both databases: set by a supervisor inside the
 legal window for at most 6 hours, one at a time; crossings take the mode of their time (without biometrics:
-recorded as heavy traffic; suspended: refused, stamp instead); ended early or by the clock."""
+recorded as heavy traffic; suspended: refused, stamp instead); ended early or by the clock. Skipping biometrics
+is the supervisor's decision: a crossing that claims heavy traffic without a mode in force is refused."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import func, select
 
 from smartborders.core.clock import FixedClock
 from smartborders.ees import modes, service
 from smartborders.ees import schemas as S
+from smartborders.ees.models import EntryExitRecord, IdempotentRequest, IndividualFile
 from smartborders.ees.service import run
 from tests.ees.factory import Traveller, client_id
 from tests.specimens import face_png, four_fingers
@@ -81,3 +84,65 @@ def test_crossings_take_the_mode_of_their_time(ees_engine):
         face=b64(face_png(3)), fingerprints=four_fingers(43)))))
     h = run(ees_engine, c, lambda ctx: service.get_file(ctx, uuid.UUID(full.file_id)), readonly=True)
     assert h.records[-1].mode == "full"
+
+
+def counts(engine) -> tuple[int, int, int]:
+    with engine.connect() as conn:
+        return tuple(conn.execute(select(func.count()).select_from(m)).scalar_one()  # type: ignore[return-value]
+                     for m in (IndividualFile, EntryExitRecord, IdempotentRequest))
+
+
+def test_heavy_traffic_only_while_a_supervisors_mode_is_in_force(ees_engine):
+    c = FixedClock(SUMMER)
+    t = Traveller("USA")
+    before = counts(ees_engine)
+    with pytest.raises(modes.NoHeavyTrafficMode) as e:
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(heavy_traffic=True)))
+    p = e.value
+    assert (p.status, p.slug) == (409, "no-heavy-traffic-mode") and "NL-AMS" in p.detail
+    assert "supervisor" in p.detail and "/api/v1/bcps/NL-AMS/modes" in p.detail
+    assert counts(ees_engine) == before  # nothing written: no file, no record, no remembered answer
+    # With a supervisor's mode: recorded in heavy-traffic mode, without biometrics.
+    m = set_mode(ees_engine, c, "no_biometrics", 60)
+    entry = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(heavy_traffic=True)))
+    f = run(ees_engine, c, lambda ctx: service.get_file(ctx, uuid.UUID(entry.file_id)), readonly=True)
+    assert [r.mode for r in f.records] == ["heavy_traffic"]
+    # A fall-back exit taken offline during the mode...
+    offline = t.exit(at=SUMMER + timedelta(minutes=50), fallback=True, heavy_traffic=True)
+    # ...the mode ends by the clock: heavy traffic is refused again, and nothing is written.
+    c.advance(timedelta(minutes=61))
+    u = Traveller("CAN")
+    before = counts(ees_engine)
+    with pytest.raises(modes.NoHeavyTrafficMode):
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, u.entry(heavy_traffic=True)))
+    with pytest.raises(modes.NoHeavyTrafficMode):
+        run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit(heavy_traffic=True)))
+    assert counts(ees_engine) == before
+    # The fall-back upload after the mode ended takes the mode of its own time: accepted.
+    out = run(ees_engine, c, lambda ctx: service.record_exit(ctx, offline))
+    assert out.biometrics is None and out.exit_date == SUMMER.date()
+    g = run(ees_engine, c, lambda ctx: service.get_file(ctx, uuid.UUID(entry.file_id)), readonly=True)
+    assert g.records[-1].exit_date == SUMMER.date() and g.records[-1].fallback
+    late = u.entry(at=SUMMER + timedelta(minutes=55), fallback=True, heavy_traffic=True)
+    up = run(ees_engine, c, lambda ctx: service.record_entry(ctx, late))
+    h = run(ees_engine, c, lambda ctx: service.get_file(ctx, uuid.UUID(up.file_id)), readonly=True)
+    assert (h.records[-1].mode, h.records[-1].fallback) == ("heavy_traffic", True)
+    # A fall-back record from before the mode began claims no mode of its time: refused.
+    early = Traveller("AUS").entry(at=SUMMER - timedelta(minutes=5), fallback=True, heavy_traffic=True)
+    with pytest.raises(modes.NoHeavyTrafficMode):
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, early))
+    # A mode ended early by the supervisor ends the heavy traffic too.
+    m2 = set_mode(ees_engine, c, "no_biometrics", 60)
+    run(ees_engine, c, lambda ctx: modes.end_mode(ctx, "NL-AMS", m2.id, modes.ModeEndIn(supervisor="sup.2")))
+    with pytest.raises(modes.NoHeavyTrafficMode):
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, Traveller("NZL").entry(heavy_traffic=True)))
+    assert m.id != m2.id
+
+
+def test_a_replayed_heavy_traffic_entry_gets_its_first_answer_after_the_mode_ended(ees_engine):
+    c = FixedClock(SUMMER)
+    set_mode(ees_engine, c, "no_biometrics", 30)
+    cmd = Traveller("USA").entry(heavy_traffic=True)
+    first = run(ees_engine, c, lambda ctx: service.record_entry(ctx, cmd))
+    c.advance(timedelta(minutes=45))
+    assert run(ees_engine, c, lambda ctx: service.record_entry(ctx, cmd)) == first  # idempotent, not a 409

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from smartborders.biometrics.face import FaceRejected
+from smartborders.ees import modes, service
 from smartborders.ees import purge as P
 from smartborders.ees import schemas as S
-from smartborders.ees import service
 from smartborders.ees.service import run
 from smartborders.interop.sbms import service_for
 from tests.ees.factory import Traveller, clock, document
@@ -167,6 +167,10 @@ def test_under_heavy_traffic_no_biometrics_are_taken_and_the_record_says_so(ees_
     c.advance(timedelta(days=2))
     run(ees_engine, c, lambda ctx: service.record_exit(ctx, t.exit()))
     c.advance(timedelta(days=10))
+    with pytest.raises(modes.NoHeavyTrafficMode):  # not the crossing point's choice: a supervisor's mode
+        run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(heavy_traffic=True)))
+    mode = modes.ModeIn(supervisor="sup.1", mode="no_biometrics", minutes=60, reason="queue over 90 minutes")
+    run(ees_engine, c, lambda ctx: modes.set_mode(ctx, "NL-AMS", mode))
     # Another person's face would be a mismatch; with capture suspended it is neither taken nor checked.
     res = run(ees_engine, c, lambda ctx: service.record_entry(ctx, t.entry(
         heavy_traffic=True, biometrics=S.BiometricsIn(face=b64(face_png(25))))))

@@ -50,14 +50,22 @@ async def search(body: S.SearchRequest, request: Request) -> S.SearchResult:
     return await _border(request, lambda ctx: service.search(ctx, body), readonly=True)
 
 
-@router.post("/border/entries", tags=["border"], status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
+@router.post("/border/entries", tags=["border"], status_code=status.HTTP_201_CREATED, responses={**PROBLEMS, 409: {
+    "description": "Conflict with the recorded state (problem+json); among them /problems/no-heavy-traffic-mode: "
+    "`heavy_traffic` was sent while no supervisor's no_biometrics mode is in force at the crossing point at the "
+    "crossing's time (a supervisor sets it: POST /api/v1/bcps/{code}/modes), and /problems/ees-suspended: EES "
+    "registration is suspended there (Reg. 2025/1534)"}})
 async def record_entry(body: S.EntryCommand, request: Request) -> S.EntryResult:
     """Record an entry (Art. 14, 16(2)); answers the maximum authorised stay (Art. 11(2)(a)).
     Idempotent by `client_id`."""
     return await _border(request, lambda ctx: service.record_entry(ctx, body))
 
 
-@router.post("/border/exits", tags=["border"], status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
+@router.post("/border/exits", tags=["border"], status_code=status.HTTP_201_CREATED, responses={**PROBLEMS, 409: {
+    "description": "Conflict with the recorded state (problem+json); among them /problems/no-heavy-traffic-mode: "
+    "`heavy_traffic` was sent while no supervisor's no_biometrics mode is in force at the crossing point at the "
+    "crossing's time (a supervisor sets it: POST /api/v1/bcps/{code}/modes), and /problems/ees-suspended: EES "
+    "registration is suspended there (Reg. 2025/1534)"}})
 async def record_exit(body: S.ExitCommand, request: Request) -> S.ExitResult:
     """Record an exit (Art. 16(3)); answers any overstay (Art. 11(2)(c)). Idempotent by `client_id`."""
     return await _border(request, lambda ctx: service.record_exit(ctx, body))

@@ -8,6 +8,12 @@ registration there (full suspension: passports are stamped, national procedures 
 - Every crossing recorded at that crossing point in that time takes the mode: without biometrics its
   record says `heavy_traffic` (and the file is completed at a later crossing); suspended, the EES refuses to
   record it (409 /problems/ees-suspended). Switches are audited like every request.
+- Skipping biometrics is the supervisor's decision, never the crossing point's alone: an entry or exit that
+  says `heavy_traffic: true` while no `no_biometrics` mode is in force at its crossing point at its time
+  is refused (409 /problems/no-heavy-traffic-mode; a supervisor sets the mode with
+  POST /api/v1/bcps/{code}/modes). "Its time" is the crossing's own (`at`, else now): a fall-back record
+  made offline during a mode and uploaded after it ended keeps that mode. The border check has no such
+  flag (it takes no `heavy_traffic`: a client that sends one gets 422, as for any unknown field).
 """
 
 from __future__ import annotations
@@ -78,6 +84,11 @@ class ModeActive(Conflict):
 class OutsideWindow(Conflict):
     slug = "ees-derogation-not-in-force"
     title = "The law does not allow a heavy-traffic mode now"
+
+
+class NoHeavyTrafficMode(Conflict):
+    slug = "no-heavy-traffic-mode"
+    title = "No heavy-traffic mode is in force at this crossing point"
 
 
 class Suspended(Conflict):
@@ -159,12 +170,26 @@ def modes(ctx: Any, code: str, limit: int = 50) -> ModesOut:
     return ModesOut(bcp=bcp, current=current, modes=[_out(m, now) for m in rows])
 
 
+def in_force(ctx: Any, code: str) -> ModeOut | None:
+    """The mode in force at a crossing point now, or None (full operation); an unknown crossing point has none."""
+    now = ctx.now()
+    m = mode_at(ctx.session, code, now)
+    return _out(m, now) if m is not None else None
+
+
 def apply(ctx: Any, cmd: Any) -> Any:
-    """The crossing command as the crossing point's mode makes it: suspended refuses it; without
-    biometrics it is recorded in heavy-traffic mode whatever the client sent."""
+    """The crossing command as the crossing point's mode at its time makes it: suspended refuses it;
+    without biometrics it is recorded in heavy-traffic mode whatever the client sent; in full operation
+    a claim of heavy traffic is refused (only a supervisor's mode lets biometrics be skipped)."""
     at = cmd.at or ctx.now()
     m = mode_at(ctx.session, cmd.bcp, at)
+    claims = bool(getattr(cmd, "heavy_traffic", False))
     if m is None:
+        if claims:
+            raise NoHeavyTrafficMode(
+                f"no heavy-traffic mode is in force at {cmd.bcp} at {at.isoformat()}: biometrics may be skipped "
+                f"only while a supervisor's no_biometrics mode is in force; a supervisor must set the mode "
+                f"(POST /api/v1/bcps/{cmd.bcp}/modes, Reg. 2025/1534)", bcp=cmd.bcp, at=at.isoformat())
         return cmd
     if m.mode == "suspended":
         raise Suspended(f"EES registration is suspended at {cmd.bcp} until {m.ends_at.isoformat()}: stamp the travel "

@@ -20,6 +20,11 @@ The document reader's JSON (a textarea or a file) is one object:
      "visa": {VisaIn}}                              optional: the visa as read from the VIS or sticker
 
 Other keys (a reader's own metadata) are ignored.
+
+Heavy traffic is not the guard's choice (Reg. (EU) 2025/1534): the console shows the crossing point's mode
+as its supervisor set it (`ees.modes`) and takes no biometrics only while a `no_biometrics` mode is in
+force; while EES registration is suspended there it says so (stamp, national procedure) and records
+nothing. The fall-back procedure (EES Art. 21) stays the guard's switch.
 """
 
 from __future__ import annotations
@@ -72,15 +77,31 @@ LABELS = {
 
 
 def mode(request: Request) -> dict[str, Any]:
-    """The guard's working mode, kept in the session: heavy traffic, fall-back, and the direction."""
+    """The guard's working mode. Fall-back and the direction are the guard's, kept in the session. Heavy
+    traffic (biometrics not taken) and suspension are not: they are the crossing point's mode as its
+    supervisor set it (Reg. (EU) 2025/1534, `ees.modes`), read once per request by `read_bcp_mode`."""
     m = request.session.get(SESSION_KEY)
     m = m if isinstance(m, dict) else {}
-    return {"heavy_traffic": bool(m.get("heavy_traffic")), "fallback": bool(m.get("fallback")),
-            "direction": "exit" if m.get("direction") == "exit" else "entry"}
+    bcp_mode = getattr(request.state, "bcp_mode", None)
+    return {"heavy_traffic": bcp_mode is not None and bcp_mode.mode == "no_biometrics",
+            "suspended": bcp_mode is not None and bcp_mode.mode == "suspended", "bcp_mode": bcp_mode,
+            "fallback": bool(m.get("fallback")), "direction": "exit" if m.get("direction") == "exit" else "entry"}
 
 
 def _set_mode(request: Request, **change: Any) -> None:
-    request.session[SESSION_KEY] = {**mode(request), **change}
+    m = mode(request)
+    request.session[SESSION_KEY] = {"fallback": m["fallback"], "direction": m["direction"], **change}
+
+
+async def read_bcp_mode(request: Request, user: User) -> None:
+    """The mode in force at the guard's crossing point now (None: full operation), for `mode`."""
+    from smartborders.ees import modes
+
+    code = user.bcp
+    found = None
+    if code:
+        found, _problem = await attempt(request, lambda ctx: modes.in_force(ctx, code), readonly=True, border=True)
+    request.state.bcp_mode = found
 
 
 # ---- reading the form ------------------------------------------------------------------------------
@@ -532,13 +553,14 @@ def _form_values(form: FormData) -> dict[str, str]:
 
 @router.get("/border")
 async def index(request: Request, user: User = Depends(guard)):  # type: ignore[no-untyped-def]  # noqa: B008
+    await read_bcp_mode(request, user)
     return _respond(request, user, form={"direction": mode(request)["direction"]})
 
 
 @router.post("/border/mode", dependencies=[Depends(csrf)])
 async def set_mode(request: Request, user: User = Depends(guard)):  # type: ignore[no-untyped-def]  # noqa: B008
     form = await request.form()
-    _set_mode(request, heavy_traffic=form.get("heavy_traffic") == "on", fallback=form.get("fallback") == "on")
+    _set_mode(request, fallback=form.get("fallback") == "on")  # heavy traffic is the supervisor's, not the guard's
     return RedirectResponse("/border", status_code=303)
 
 
@@ -547,6 +569,7 @@ async def check(request: Request, user: User = Depends(guard)):  # type: ignore[
     t0 = time.perf_counter()
     form = await request.form(max_part_size=MAX_FORM_FIELD)
     values = _form_values(form)
+    await read_bcp_mode(request, user)
     m = mode(request)
     try:
         inp = await read_check_form(request, form, m)
@@ -589,6 +612,7 @@ async def record(request: Request, user: User = Depends(guard)):  # type: ignore
     form = await request.form(max_part_size=MAX_FORM_FIELD)
     action = _text(form, "action")
     client_id = _text(form, "client_id")
+    await read_bcp_mode(request, user)  # as in force now: a mode ended since the check no longer applies
     m = mode(request)
     try:
         inp = CheckInput.from_json(json.loads("".join(v for v in form.getlist("payload") if isinstance(v, str))))

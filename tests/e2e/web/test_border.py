@@ -1,8 +1,9 @@
 """The border guard's console in a browser: the MRZ typed as a scanner types it, the check's answer (file,
 authorised stay and the days that fill the window, ETIAS), then one action each: an entry, an exit for a
-traveller inside, a refusal with its reason letters. A bad MRZ, a poor face capture, heavy-traffic and
-fall-back modes, a document reader's JSON, the plain-form path without JavaScript, the wrong role; and how
-long a check takes with a few thousand travellers loaded."""
+traveller inside, a refusal with its reason letters. A bad MRZ, a poor face capture, the crossing point's
+heavy-traffic mode as its supervisor set it (no toggle of the guard's), the fall-back mode, a document
+reader's JSON, the plain-form path without JavaScript, the wrong role; and how long a check takes with a
+few thousand travellers loaded."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from pathlib import Path
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from smartborders.ees import modes, service
 from smartborders.ees import schemas as S
-from smartborders.ees import service
 from smartborders.ees.models import EntryExitRecord, RefusalRecord
 from smartborders.ees.service import run
 from smartborders.travel.mrz import generate_td3
@@ -282,12 +283,20 @@ def test_a_visa_holder_is_checked_with_the_visa_as_read(page, server):
 def test_heavy_traffic_and_fall_back_are_visible_and_recorded_and_a_reader_json_is_taken(page, server):
     t = passport("JPN")
     login(page, "border_guard", "Bo Guard", bcp="NL-AMS")
-    page.get_by_role("button", name="Heavy traffic: off").click()
+    # Heavy traffic is not the guard's to switch: no toggle, the crossing point's mode is shown.
+    expect(page.get_by_role("button", name=re.compile("Heavy traffic"))).to_have_count(0)
+    expect(page.locator("#bcp-mode")).to_contain_text("full operation")
+    expect(page.locator("#face")).to_be_enabled()
+    # A supervisor sets the mode (Reg. 2025/1534): the console takes it.
+    cmd = modes.ModeIn(supervisor="sup.1", mode="no_biometrics", minutes=90, reason="queue over 90 minutes")
+    m = run(server.engine, server.clock, lambda ctx: modes.set_mode(ctx, "NL-AMS", cmd))
+    page.reload()
     page.get_by_role("button", name="Fall-back: off").click()
     banner = page.locator(".mode-banner")
     expect(banner).to_contain_text("Heavy-traffic mode.")
+    expect(banner).to_contain_text("queue over 90 minutes")
     expect(banner).to_contain_text("Fall-back procedure.")
-    expect(page.get_by_role("button", name="Heavy traffic: on")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#bcp-mode")).to_contain_text("without biometrics")
     expect(page.locator("#face")).to_be_disabled()
 
     reader = {"document": t.document.model_dump(mode="json"), "identity": t.identity.model_dump(mode="json"),
@@ -306,13 +315,26 @@ def test_heavy_traffic_and_fall_back_are_visible_and_recorded_and_a_reader_json_
         rec = conn.execute(select(EntryExitRecord.mode, EntryExitRecord.fallback)).one()
     assert (rec.mode, rec.fallback) == ("heavy_traffic", True)
 
-    page.get_by_role("button", name="Heavy traffic: on").click()
+    # The supervisor ends it: biometrics again.
+    run(server.engine, server.clock, lambda ctx: modes.end_mode(ctx, "NL-AMS", m.id, modes.ModeEndIn(supervisor="sup.1")))
+    page.reload()
     expect(page.locator(".mode-banner")).not_to_contain_text("Heavy-traffic mode.")
+    expect(page.locator("#bcp-mode")).to_contain_text("full operation")
     expect(page.locator("#face")).to_be_enabled()
     page.get_by_text("Document reader (JSON)").click()
     page.get_by_label("The reader's output").fill("{not json")
     page.get_by_role("button", name="Check").click()
     expect(page.locator("#reader-error")).to_contain_text("cannot be read")
+
+    # Suspended: the console says so, and nothing can be recorded (stamp, national procedure).
+    stop = modes.ModeIn(supervisor="sup.1", mode="suspended", minutes=30, reason="system slow")
+    run(server.engine, server.clock, lambda ctx: modes.set_mode(ctx, "NL-AMS", stop))
+    page.reload()
+    expect(page.locator(".mode-banner")).to_contain_text("EES registration is suspended at this crossing point.")
+    expect(page.locator("#bcp-mode")).to_contain_text("EES suspended")
+    type_mrz_as_a_scanner(page, mrz_of(passport("CAN")))
+    expect(result.locator("#action-form")).to_contain_text("stamp the travel document")
+    expect(result.get_by_role("button", name=re.compile("Record entry"))).to_be_disabled()
 
 
 def test_without_javascript_the_check_and_the_entry_are_plain_form_posts(server):
@@ -337,6 +359,11 @@ def test_without_javascript_the_check_and_the_entry_are_plain_form_posts(server)
     bad = http.post("/border/check", data={"csrf": token, "direction": "entry", "mrz": "P<BRA"})
     assert bad.status_code == 422 and 'role="alert"' in bad.text
     assert http.post("/border/check", data={"csrf": "forged", "mrz": mrz_of(t)}).status_code == 403
+    # A guard cannot switch heavy traffic on: the old toggle's field does nothing, no supervisor set a mode.
+    http.post("/border/mode", data={"csrf": token, "heavy_traffic": "on"})
+    page = http.get("/border")
+    assert "Heavy-traffic mode." not in page.text and 'name="heavy_traffic"' not in page.text
+    assert "full operation" in page.text and 'id="face"' in page.text
 
 
 def test_a_check_is_on_screen_within_a_second_with_thousands_of_travellers(page, server, database_url):
