@@ -70,12 +70,17 @@ def _resolve_carriers(session: Any, rows: list[dict[str, Any]]) -> None:
 
 def write(engine: Engine, rows: list[dict[str, Any]]) -> None:
     """Insert unsealed rows in one short transaction."""
-    from sqlalchemy.orm import Session
+    if any("_bearer" in r for r in rows):
+        from sqlalchemy.orm import Session
 
-    with Session(engine) as session, session.begin():
-        if any("_bearer" in r for r in rows):
+        with Session(engine) as session, session.begin():
             _resolve_carriers(session, rows)
-        session.execute(insert(AuditEvent), rows)
+            session.execute(insert(AuditEvent.__table__), rows)
+        return
+    # Core, not the ORM: the rows are plain dicts, and the ORM's bookkeeping per row cost CPU that the
+    # border path pays for (every request writes one).
+    with engine.begin() as conn:
+        conn.execute(insert(AuditEvent.__table__), rows)
 
 
 def _safe_log(level: str, event: str, **kw: Any) -> None:
@@ -98,6 +103,7 @@ class AuditWriter:
             queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._conn: Any = None  # the writer thread's own connection
 
     def submit(self, row: dict[str, Any], done: Callable[[BaseException | None], None]) -> None:
         self._queue.put((row, done))
@@ -147,15 +153,26 @@ class AuditWriter:
         with self._lock:
             if self._queue.empty():
                 self._thread = None
+                if self._conn is not None:
+                    conn, self._conn = self._conn, None
+                    try:
+                        conn.close()
+                    except Exception:  # noqa: BLE001, S110 - closing a dead connection
+                        pass
                 return True
             return False
 
     def _write(self, batch: list[tuple[dict[str, Any], Callable[[BaseException | None], None]]]) -> None:
         error: BaseException | None = None
+        rows = [row for row, _ in batch]
         try:
-            write(self.engine, [row for row, _ in batch])
+            if any("_bearer" in r for r in rows):
+                write(self.engine, rows)
+            else:
+                self._insert(rows)
         except Exception as exc:  # noqa: BLE001 - each waiting request is told, and fails closed
             error = exc
+            self._drop_connection()
         for _, done in batch:
             try:
                 done(error)
@@ -163,6 +180,23 @@ class AuditWriter:
                 pass
         if error is not None:  # after the callers are told: a failing log must not strand them
             _safe_log("error", "audit rows not written", rows=len(batch), error=type(error).__name__)
+
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        """On the writer's own connection, kept open: taking one from the pool and handing it back (with
+        its reset) cost a round trip per batch, and under load a batch is often a single request's row."""
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        with self._conn.begin():
+            self._conn.execute(insert(AuditEvent.__table__), rows)
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()
+                conn.close()
+            except Exception:  # noqa: BLE001, S110 - a broken connection: a new one next time
+                pass
 
 
 # -- sealing -----------------------------------------------------------------------------------------
