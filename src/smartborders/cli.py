@@ -952,6 +952,97 @@ def demo(
         serve_demo(port=port, open_browser=not no_browser, travellers=travellers)
 
 
+@app.command()
+def simulate(
+    scenario: str = typer.Argument(..., help="A YAML scenario file, or a shipped scenario's name (schiphol-peak, "
+                                   "dover-summer-saturday, small-land-crossing)."),
+    policy: str = typer.Option("full", "--policy", help="full, skip_biometrics, suspend, pre_registration, "
+                               "extra_staff or pre_ees; combine with + (suspend+extra_staff)"),
+    compare_: str | None = typer.Option(None, "--compare", help="policies side by side, comma-separated "
+                                        "(full,skip_biometrics,suspend); replaces --policy"),
+    replications: int = typer.Option(1, "--replications", min=1, max=10_000, help="days per policy (95 % CIs)"),
+    seed: int = typer.Option(0, "--seed", min=0, help="seed of the first day; day i uses seed + i"),
+    out: str | None = typer.Option(None, "--out", help="folder for summary.csv, buckets.csv, queues.csv, "
+                                   "result.json, wait.png, queue.png"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as one JSON object"),
+    live_url: str | None = typer.Option(None, "--live-url", help="measure a running smartborders' border "
+                                        "check + entry and say whether the software is ever the bottleneck"),
+    token: str | None = typer.Option(None, "--token", envvar="SMARTBORDERS_SIM_TOKEN",
+                                     help="a crossing point's key for --live-url (smartborders clients add ...)"),
+    live_checks: int = typer.Option(40, "--live-checks", min=1, max=100_000, help="checks to time live"),
+) -> None:
+    """The crossing-point capacity simulator: waits, queues and missed connections over a day, by policy."""
+    from smartborders.sim.capacity import PolicyError, ScenarioError, compare, load_scenario, make_policy
+
+    try:
+        scn = load_scenario(scenario)
+        names = [p.strip() for p in compare_.split(",") if p.strip()] if compare_ is not None else [policy]
+        if not names:
+            raise PolicyError("--compare: give at least one policy")
+        for name in names:
+            make_policy(name, scn)
+    except (ScenarioError, PolicyError) as exc:
+        _fail(str(exc))
+    if live_url and not token:
+        _fail("--live-url needs --token (a crossing point's key: smartborders clients add CODE --kind bcp ...)")
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True, disable=as_json) as bar:
+        task = bar.add_task("days", total=replications)
+        result = compare(scn, names, replications=replications, seed=seed,
+                         progress=lambda k: bar.advance(task, k))
+    payload = result.to_dict()
+    if live_url:
+        from smartborders.sim.capacity.live import LiveError, bottleneck, measure_live
+
+        try:
+            live = measure_live(live_url, token or "", checks=live_checks)
+        except LiveError as exc:
+            _fail(str(exc), 1)
+        payload["live"] = {"measured": live, **{p: bottleneck(live, result.days[p], scn.bucket_minutes)
+                                                for p in result.policies}}
+    if out:
+        from smartborders.sim.capacity.output import write_outputs
+
+        try:
+            write_outputs(result, out)
+        except OSError as exc:
+            _fail(f"--out {out}: {exc}", 1)
+    if as_json:
+        for day in payload["days"].values():  # the per-bucket detail goes to --out, not the terminal
+            day.pop("queue_samples", None)
+        _emit(payload, pretty=False)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{scn.name}: {replications} day(s), seed {seed}")
+    for col in ("policy", "travellers", "mean wait", "p50", "p95", "p99", "max wait", "max queue", "missed",
+                "s/check", "no-bio h"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for name in result.policies:
+        d = result.days[name]
+        ci = result.intervals[name]
+        mean = f"{d['mean_wait_min']:.1f}"
+        if replications > 1:
+            mean = f"{ci['mean_wait_min']['mean']:.1f} [{ci['mean_wait_min']['low']:.1f}, {ci['mean_wait_min']['high']:.1f}]"
+        table.add_row(name, f"{d['travellers']:,}", mean, f"{d['p50_wait_min']:.1f}", f"{d['p95_wait_min']:.1f}",
+                      f"{d['p99_wait_min']:.1f}", f"{d['max_wait_min']:.1f}", f"{d['max_queue']:,}",
+                      f"{d['missed']:,}", f"{d['service_s_per_check']:.0f}", f"{d['biometrics_skipped_h']:.1f}")
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
+    typer.echo("waits in minutes (first day" + (", mean wait with its 95 % CI" if replications > 1 else "") + ")")
+    if "live" in payload:
+        live = payload["live"]["measured"]
+        typer.echo(f"live: {live['checks_per_s']} checks/s, {live['mean_s']:.3f} s per check (p95 {live['p95_s']:.3f})")
+        for name in result.policies:
+            b = payload["live"][name]
+            verdict = "the software IS the bottleneck" if b["software_is_bottleneck"] else "the software is not the bottleneck"
+            typer.echo(f"  {name}: peak {b['peak_arrivals_per_s']} arrivals/s, headroom x{b['headroom']}: {verdict}")
+    if out:
+        typer.echo(f"written to {out}")
+
+
 def main() -> None:
     try:
         app()
