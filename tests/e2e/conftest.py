@@ -139,7 +139,9 @@ def server(ees_url: str) -> Iterator[Server]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.01)
     url = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=url, timeout=10, auth=ActAs(clock, engine)) as client:
+    # 30 s: the server warms the ETIAS matcher on a thread as it starts, which can hold a first request for
+    # seconds on a loaded machine.
+    with httpx.Client(base_url=url, timeout=30, auth=ActAs(clock, engine)) as client:
         yield Server(url, clock, client, engine)
     srv.should_exit = True
     thread.join(timeout=10)
