@@ -60,3 +60,5 @@ def mount(app: Any) -> None:
     install_handlers(app)
     for module in (pages, border, etias, traveller, analyst):
         app.include_router(module.router)
+    from smartborders.web.simulate import router as simulate_router
+    app.include_router(simulate_router)

@@ -17,6 +17,7 @@ SCREENS = [
     ("etias_national_unit", {"state": "NLD"}, "/etias"),
     ("traveller", {}, "/traveller"),
     ("analyst", {}, "/analyst"),
+    ("analyst", {}, "/analyst/simulate"),
 ]
 
 
